@@ -1,0 +1,58 @@
+# swiftpipe: `make demo` runs the whole pipeline offline on a CPU; `make test` runs the tests.
+PIPELINE ?= pipeline.yaml
+PYTHON   ?= python3
+VENV     ?= .venv
+BIN      := $(VENV)/bin
+SWIFTPIPE := $(BIN)/swiftpipe
+# On a machine without an NVIDIA GPU, torch is installed first as the CPU build, so that
+# ms-swift's own torch requirement is already satisfied and no CUDA build is pulled.
+TORCH_CPU ?= torch==2.13.0
+TINY_MODEL ?= models/tiny-qwen3
+STAMP    := $(VENV)/.swiftpipe-installed
+
+.PHONY: install demo run sft export deploy eval stop status plan report tiny-model test test-unit lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then \
+		echo "GPU found: installing torch as ms-swift requires"; \
+	else \
+		echo "no GPU: installing the CPU build of torch ($(TORCH_CPU))"; \
+		$(BIN)/python -m pip install -q "$(TORCH_CPU)"; \
+	fi
+	$(BIN)/python -m pip install -q -e '.[all,dev]'
+	@touch $@
+
+tiny-model: install
+	$(SWIFTPIPE) tiny-model $(TINY_MODEL)
+
+demo: install tiny-model
+	$(SWIFTPIPE) run $(PIPELINE)
+
+run: install
+	$(SWIFTPIPE) run $(PIPELINE)
+
+sft export deploy eval: install
+	$(SWIFTPIPE) run $(PIPELINE) --only $@
+
+stop: install
+	$(SWIFTPIPE) stop $(PIPELINE)
+
+status plan report: install
+	$(SWIFTPIPE) $@ $(PIPELINE)
+
+test: install tiny-model
+	$(BIN)/python -m pytest -q
+
+test-unit: install
+	$(BIN)/python -m pytest -q -m "not integration"
+
+lint: install
+	$(BIN)/ruff check swiftpipe tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf runs .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,111 @@
+"""Command-line entry point. Only parses arguments and dispatches to swiftpipe.commands.
+
+Nothing heavy is imported here: `swiftpipe --help` must answer in well under a second.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+
+from swiftpipe import __version__
+from swiftpipe.errors import boundary
+
+if TYPE_CHECKING:
+    from swiftpipe.runner import Selection
+
+PIPELINE = click.argument("pipeline", type=click.Path(path_type=Path), default="pipeline.yaml")
+SET = click.option(
+    "--set", "overrides", multiple=True, metavar="KEY=VALUE",
+    help="Override a pipeline key, e.g. --set stages.sft.args.learning_rate=1e-4 (repeatable).",
+)
+STAGE_NAMES = click.Choice(["data", "sft", "export", "deploy", "eval"])
+
+
+def _selection(only: str | None, from_: str | None, until: str | None, force: bool) -> Selection:
+    from swiftpipe.runner import Selection
+
+    return Selection(from_stage=from_, until=until, only=only, force=force)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="swiftpipe")
+def main() -> None:
+    """Run ms-swift fine-tuning pipelines from one pipeline.yaml.
+
+    data -> swift sft -> swift export --merge_lora -> swift deploy -> evalscope eval,
+    with a manifest of everything, resume from the failed stage, and offline defaults.
+    """
+
+
+@main.command()
+@PIPELINE
+@SET
+@click.option("--only", type=STAGE_NAMES, help="Run just this stage.")
+@click.option("--from", "from_", type=STAGE_NAMES, help="Start at this stage.")
+@click.option("--until", type=STAGE_NAMES, help="Stop after this stage.")
+@click.option("--force", is_flag=True, help="Run selected stages even if up to date.")
+@click.option("--keep-serving", is_flag=True, help="Leave the deploy server running at the end.")
+def run(pipeline: Path, overrides: tuple[str, ...], only: str | None, from_: str | None,
+        until: str | None, force: bool, keep_serving: bool) -> None:
+    """Run the pipeline, skipping stages that are up to date."""
+    from swiftpipe.commands.run import run as run_cmd
+    from swiftpipe.process import install_signal_handlers
+
+    install_signal_handlers()
+    sel = _selection(only, from_, until, force)
+    _exit(lambda: run_cmd(pipeline, overrides=list(overrides), selection=sel,
+                          keep_serving=keep_serving))
+
+
+@main.command()
+@PIPELINE
+@SET
+@click.option("--only", type=STAGE_NAMES, help="Plan just this stage.")
+@click.option("--from", "from_", type=STAGE_NAMES, help="Start at this stage.")
+@click.option("--until", type=STAGE_NAMES, help="Stop after this stage.")
+@click.option("--force", is_flag=True, help="Plan as if every stage must run.")
+def plan(pipeline: Path, overrides: tuple[str, ...], only: str | None, from_: str | None,
+         until: str | None, force: bool) -> None:
+    """Print each stage's exact command and environment, and whether it would run."""
+    from swiftpipe.commands.plan import plan as plan_cmd
+
+    sel = _selection(only, from_, until, force)
+    _exit(lambda: plan_cmd(pipeline, overrides=list(overrides), selection=sel))
+
+
+@main.command()
+@PIPELINE
+@SET
+def status(pipeline: Path, overrides: tuple[str, ...]) -> None:
+    """Show each stage's state, duration and main output."""
+    from swiftpipe.commands.status import status as status_cmd
+
+    _exit(lambda: status_cmd(pipeline, overrides=list(overrides)))
+
+
+@main.command()
+@click.argument("directory", type=click.Path(path_type=Path))
+def checkpoints(directory: Path) -> None:
+    """List the checkpoints under an sft output or run folder (or a workdir)."""
+    from swiftpipe.commands.checkpoints import checkpoints as checkpoints_cmd
+
+    _exit(lambda: checkpoints_cmd(directory))
+
+
+@main.command("tiny-model")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True, help="Rebuild even if it exists.")
+def tiny_model(directory: Path, force: bool) -> None:
+    """Build the tiny deterministic Qwen3 model used by the demo and tests."""
+    from swiftpipe.commands.tiny_model import tiny_model as tiny_model_cmd
+
+    _exit(lambda: tiny_model_cmd(directory, force=force))
+
+
+def _exit(func: Callable[[], int]) -> NoReturn:
+    sys.exit(boundary(func))

@@ -1,0 +1,148 @@
+"""Build the typed config from parsed YAML, collecting every problem with its key path."""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+
+T = TypeVar("T")
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the config, at `path` (e.g. `stages.deploy.port`)."""
+
+    path: str
+    message: str
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(Problem(path, message))
+
+    def dataclass(self, cls: type[T], data: Any, path: str) -> T | None:
+        if not isinstance(data, dict):
+            self.fail(path, f"expected a mapping, got {describe(data)}")
+            return None
+        hints = typing.get_type_hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+        for key in data:
+            if key not in fields:
+                self.fail(_join(path, str(key)), unknown_key_message(str(key), list(fields)))
+        values: dict[str, Any] = {}
+        for name, f in fields.items():
+            sub = _join(path, name)
+            if name in data:
+                values[name] = self.value(hints[name], data[name], sub)
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                self.fail(sub, "missing required key")
+        try:
+            return cls(**values)
+        except TypeError:  # a required value was missing; already reported
+            return None
+
+    def value(self, tp: Any, data: Any, path: str) -> Any:
+        origin = get_origin(tp)
+        if tp is Any:
+            return data
+        if origin in (Union, types.UnionType):
+            return self._union(tp, data, path)
+        if origin is Literal:
+            return self._literal(tp, data, path)
+        if origin is list:
+            return self._list(get_args(tp)[0], data, path)
+        if origin is dict:
+            return self._dict(get_args(tp)[1], data, path)
+        if dataclasses.is_dataclass(tp):
+            return self.dataclass(tp, data, path)  # type: ignore[arg-type]
+        return self._scalar(tp, data, path)
+
+    def _union(self, tp: Any, data: Any, path: str) -> Any:
+        options = [a for a in get_args(tp) if a is not type(None)]
+        if data is None:
+            return None
+        if len(options) == 1:
+            return self.value(options[0], data, path)
+        for option in options:
+            if _matches(option, data):
+                return data
+        names = " or ".join(_TYPE_NAMES.get(o, str(o)) for o in options)
+        self.fail(path, f"expected {names}, got {describe(data)}")
+        return None
+
+    def _literal(self, tp: Any, data: Any, path: str) -> Any:
+        choices = [str(c) for c in get_args(tp)]
+        if data in get_args(tp):
+            return data
+        listed = ", ".join(f"'{c}'" for c in choices)
+        msg = f"expected one of {listed}, got {describe(data)}"
+        close = difflib.get_close_matches(str(data), choices, n=1)
+        self.fail(path, msg + (f"; did you mean '{close[0]}'?" if close else ""))
+        return None
+
+    def _list(self, item: Any, data: Any, path: str) -> Any:
+        if not isinstance(data, list):
+            self.fail(path, f"expected a list, got {describe(data)}")
+            return []
+        return [self.value(item, v, f"{path}[{i}]") for i, v in enumerate(data)]
+
+    def _dict(self, item: Any, data: Any, path: str) -> Any:
+        if not isinstance(data, dict):
+            self.fail(path, f"expected a mapping, got {describe(data)}")
+            return {}
+        return {str(k): self.value(item, v, _join(path, str(k))) for k, v in data.items()}
+
+    def _scalar(self, tp: Any, data: Any, path: str) -> Any:
+        if _matches(tp, data):
+            return float(data) if tp is float else data
+        self.fail(path, f"expected {_TYPE_NAMES.get(tp, str(tp))}, got {describe(data)}")
+        return None
+
+
+def _matches(tp: Any, data: Any) -> bool:
+    if tp is bool:
+        return isinstance(data, bool)
+    if tp is int:
+        return isinstance(data, int) and not isinstance(data, bool)
+    if tp is float:
+        return isinstance(data, int | float) and not isinstance(data, bool)
+    return isinstance(data, tp)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def describe(value: Any) -> str:
+    """How a found value is shown in messages: `'abc'`, `12`, `a list`, `nothing`."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return repr(value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def unknown_key_message(key: str, valid: list[str]) -> str:
+    close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key; did you mean '{close[0]}'?"
+    return "unknown key; valid keys are " + ", ".join(valid)
+
+
+def build(cls: type[T], data: Any) -> tuple[T | None, list[Problem]]:
+    """Validate `data` against dataclass `cls`; return the instance (if whole) and problems."""
+    builder = _Builder()
+    result = builder.dataclass(cls, data, "")
+    return (result if not builder.problems else None), builder.problems

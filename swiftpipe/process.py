@@ -1,0 +1,202 @@
+"""The one subprocess helper: spawn in its own process group, tee output, stop cleanly.
+
+`swift <cmd>` runs the real work in a *child* of the `swift` process, so signalling
+only the PID we started leaves that child running (and holding a port or a GPU).
+Every child therefore gets its own session, and every stop is sent to the whole
+process group, in stages: SIGINT, then SIGTERM, then SIGKILL.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import BinaryIO
+
+from swiftpipe.errors import UserError
+
+LineCallback = Callable[[str], None]
+
+# How long each shutdown step waits for the group to exit before escalating.
+INT_GRACE_S = 5.0
+TERM_GRACE_S = 10.0
+
+
+def child_env(overlay: Mapping[str, str | None]) -> dict[str, str]:
+    """The parent's environment with `overlay` applied; a None value unsets a variable."""
+    env = dict(os.environ)
+    for key, value in overlay.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def resolve_program(name: str, env: Mapping[str, str], where: str) -> str:
+    """Find `name` on the child's PATH, or fail with a user-facing error."""
+    if os.sep in name:
+        if os.access(name, os.X_OK):
+            return name
+        raise UserError(f"{where}: program {name} does not exist or is not executable")
+    found = shutil.which(name, path=env.get("PATH", os.defpath))
+    if found is None:
+        raise UserError(
+            f"{where}: program '{name}' not found on PATH; "
+            "run 'make install' or set the stage's 'venv' to an environment that has it"
+        )
+    return found
+
+
+def spawn(argv: list[str], env: Mapping[str, str], cwd: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start `argv` in a new session (its own process group) with no stdin."""
+    return subprocess.Popen(
+        argv,
+        env=dict(env),
+        cwd=cwd,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+class Tee:
+    """Copy a child's output to a log file (and optionally our stdout), line by line.
+
+    Output is forwarded in chunks so progress bars that redraw with '\\r' stay live;
+    `on_line` sees complete lines, split on '\\n' and '\\r'.
+    """
+
+    def __init__(self, log: BinaryIO, *, echo: bool, on_line: LineCallback | None) -> None:
+        self._log = log
+        self._echo = echo
+        self._on_line = on_line
+        self._partial = b""
+
+    def feed(self, chunk: bytes) -> None:
+        self._log.write(chunk)
+        self._log.flush()
+        if self._echo:
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.flush()
+        if self._on_line is not None:
+            self._split(chunk)
+
+    def _split(self, chunk: bytes) -> None:
+        data = (self._partial + chunk).replace(b"\r", b"\n")
+        *lines, self._partial = data.split(b"\n")
+        for line in lines:
+            if line and self._on_line is not None:
+                self._on_line(line.decode("utf-8", "replace"))
+
+    def close(self) -> None:
+        if self._partial and self._on_line is not None:
+            self._on_line(self._partial.decode("utf-8", "replace"))
+        self._partial = b""
+
+    def pump(self, stream: BinaryIO) -> None:
+        """Forward everything from `stream` until EOF."""
+        fd = stream.fileno()
+        while chunk := os.read(fd, 65536):
+            self.feed(chunk)
+        self.close()
+
+
+def group_alive(pgid: int) -> bool:
+    """True while any process of the group exists (zombies of ours included)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _wait_group(pgid: int, timeout: float, proc: subprocess.Popen[bytes] | None) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None:
+            proc.poll()  # reap our direct child so it does not linger as a zombie
+        if not group_alive(pgid):
+            return True
+        time.sleep(0.05)
+    return not group_alive(pgid)
+
+
+def stop_group(
+    pgid: int,
+    proc: subprocess.Popen[bytes] | None = None,
+    *,
+    int_grace: float = INT_GRACE_S,
+    term_grace: float = TERM_GRACE_S,
+) -> str:
+    """Stop every process in group `pgid`; return the signal that finished it."""
+    for sig, grace in ((signal.SIGINT, int_grace), (signal.SIGTERM, term_grace)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            return "exited"
+        if _wait_group(pgid, grace, proc):
+            return sig.name
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        return "exited"
+    _wait_group(pgid, 5.0, proc)
+    return "SIGKILL"
+
+
+def run(
+    argv: list[str],
+    *,
+    env: Mapping[str, str],
+    log_path: Path,
+    echo: bool = True,
+    on_line: LineCallback | None = None,
+    cwd: Path | None = None,
+) -> int:
+    """Run `argv` to completion in its own process group, teeing output to `log_path`.
+
+    On Ctrl-C or SIGTERM (see `install_signal_handlers`) the whole group is stopped
+    before the exception propagates, so no child outlives swiftpipe.
+    """
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as log:
+        log.write(f"$ {' '.join(argv)}\n".encode())
+        proc = spawn(argv, env, cwd)
+        assert proc.stdout is not None
+        tee = Tee(log, echo=echo, on_line=on_line)
+        try:
+            tee.pump(proc.stdout)
+            return proc.wait()
+        except BaseException:
+            stop_group(proc.pid, proc)
+            raise
+        finally:
+            proc.stdout.close()
+
+
+def pump_in_thread(proc: subprocess.Popen[bytes], tee: Tee) -> threading.Thread:
+    """Forward a long-running child's output in the background (used for servers)."""
+    assert proc.stdout is not None
+    thread = threading.Thread(target=tee.pump, args=(proc.stdout,), daemon=True)
+    thread.start()
+    return thread
+
+
+def install_signal_handlers() -> None:
+    """Turn SIGTERM/SIGHUP into an exception so cleanup runs as it does for Ctrl-C."""
+
+    def handler(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGHUP, handler)
