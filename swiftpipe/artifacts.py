@@ -35,7 +35,8 @@ def missing(artifacts: list[Artifact]) -> str | None:
         if art.kind == "dir":
             if not path.is_dir():
                 return art.path
-            if art.files is not None and sum(1 for p in path.rglob("*") if p.is_file()) != art.files:
+            files = [p for p in path.rglob("*") if p.is_file()]
+            if len(files) != art.files or sum(p.stat().st_size for p in files) != art.size:
                 return art.path
             continue
         if not path.is_file() or path.stat().st_size != art.size:

@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ASSETS = Path(__file__).parent / "assets"
+REPO = Path(__file__).parent.parent
+
+
+@pytest.fixture
+def write_pipeline(tmp_path: Path) -> Callable[[str], Path]:
+    """Write a pipeline.yaml (dedented) into tmp_path and return its path."""
+
+    def write(text: str, name: str = "pipeline.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip())
+        return path
+
+    return write
+
+
+@pytest.fixture
+def fake_venv(tmp_path: Path) -> Path:
+    """A directory with bin/swift running tests/assets/fake_swift.py (use as a stage venv)."""
+    venv = tmp_path / "fakevenv"
+    (venv / "bin").mkdir(parents=True)
+    script = venv / "bin" / "swift"
+    script.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ASSETS / "fake_swift.py"}" "$@"\n')
+    script.chmod(0o755)
+    return venv
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The real tiny Qwen3 model, built once per test session (about 10 s)."""
+    prebuilt = REPO / "models" / "tiny-qwen3"
+    if (prebuilt / "swiftpipe-tiny.json").is_file():
+        return prebuilt
+    from swiftpipe.tinymodel import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("model") / "tiny-qwen3")
+
+
+@pytest.fixture
+def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith("SWIFTPIPE_"):
+            monkeypatch.delenv(key)

@@ -1,0 +1,76 @@
+"""The real `swift sft` and `swift export` on the tiny model, through `swiftpipe run`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+ROWS = [
+    {"messages": [{"role": "user", "content": f"What is {i} plus {i}?"},
+                  {"role": "assistant", "content": f"{i} plus {i} is {2 * i}."}]}
+    for i in range(16)
+]
+
+
+def swiftpipe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "swiftpipe", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=600)
+
+
+@pytest.fixture
+def project(tmp_path: Path, tiny_model: Path) -> Path:
+    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    (tmp_path / "pipeline.yaml").write_text(f"""
+name: it
+model: {tiny_model}
+model_type: qwen3
+template: qwen3
+stages:
+  sft:
+    dataset: [train.jsonl]
+    args:
+      max_steps: 4
+      save_steps: 2
+      logging_steps: 1
+      torch_dtype: float32
+      fp16: false
+      bf16: false
+      report_to: none
+      dataloader_num_workers: 0
+  export:
+    checkpoint: last
+""")
+    return tmp_path
+
+
+def test_real_sft_and_export_then_resume(project: Path) -> None:
+    first = swiftpipe("run", "pipeline.yaml", cwd=project)
+    assert first.returncode == 0, first.stderr[-3000:]
+    manifest = json.loads((project / "runs" / "it" / "manifest.json").read_text())
+    sft, export = manifest["stages"]["sft"], manifest["stages"]["export"]
+    run_dir = Path(sft["outputs"]["run_dir"])
+    assert run_dir.parent == project / "runs" / "it" / "sft" and run_dir.name.startswith("v0-")
+    assert export["outputs"]["checkpoint"] == str(run_dir / "checkpoint-4")
+    merged = Path(export["outputs"]["merged_dir"])
+    assert (merged / "model.safetensors").is_file() and (merged / "args.json").is_file()
+    assert manifest["tool_versions"]["ms-swift"].startswith("4.")
+    assert sft["env"]["HF_HUB_OFFLINE"] == "1" and "--check_model" in sft["argv"]
+
+    again = swiftpipe("run", "pipeline.yaml", cwd=project)
+    assert again.returncode == 0
+    assert "sft: skipped (up to date)" in again.stderr and "export: skipped (up to date)" in again.stderr
+
+    shutil.rmtree(merged)
+    third = swiftpipe("run", "pipeline.yaml", cwd=project)
+    assert "sft: skipped (up to date)" in third.stderr
+    assert "export: running" in third.stderr and merged.is_dir()
+
+    listing = swiftpipe("checkpoints", "runs/it", cwd=project)
+    assert "checkpoint-4" in listing.stdout and "complete  <- last" in listing.stdout
