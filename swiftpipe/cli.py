@@ -107,5 +107,35 @@ def tiny_model(directory: Path, force: bool) -> None:
     _exit(lambda: tiny_model_cmd(directory, force=force))
 
 
+@main.command()
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
+              help="Train rows, ms-swift JSONL (must end in .jsonl).")
+@click.option("--format", "fmt", default="auto", show_default=True,
+              help="auto|sharegpt|alpaca|messages|dolly|query-response (auto: per file).")
+@click.option("--rejects", type=click.Path(path_type=Path), help="Default: OUT.rejects.jsonl.")
+@click.option("--report", type=click.Path(path_type=Path), help="Default: OUT.report.json.")
+@click.option("--max-reject-ratio", type=float, default=0.05, show_default=True,
+              help="Exit 1 and write no train file when more rows than this are rejected.")
+@click.option("--dedupe", is_flag=True, help="Reject repeated conversations (whitespace ignored).")
+@click.option("--system", help="System prompt for rows that have none.")
+@click.option("--val-ratio", type=float, default=0.0, show_default=True,
+              help="Share of rows written to OUT with .val.jsonl instead of .jsonl.")
+@click.option("--seed", type=int, default=42, show_default=True, help="Seed of the split.")
+@click.option("--tokenizer", type=click.Path(path_type=Path),
+              help="Model directory with tokenizer.json, for token lengths.")
+@click.option("--max-length", type=int, help="Reject rows longer than this many tokens (estimate).")
+def convert(inputs: tuple[Path, ...], output: Path, fmt: str, rejects: Path | None,
+            report: Path | None, max_reject_ratio: float, dedupe: bool, system: str | None,
+            val_ratio: float, seed: int, tokenizer: Path | None, max_length: int | None) -> None:
+    """Convert datasets to ms-swift JSONL; every dropped row is listed with its reason."""
+    from swiftpipe.commands.convert import convert as convert_cmd
+
+    _exit(lambda: convert_cmd(list(inputs), output, fmt=fmt, rejects=rejects, report=report,
+                              max_reject_ratio=max_reject_ratio, dedupe=dedupe, system=system,
+                              val_ratio=val_ratio, seed=seed, tokenizer=tokenizer,
+                              max_length=max_length))
+
+
 def _exit(func: Callable[[], int]) -> NoReturn:
     sys.exit(boundary(func))

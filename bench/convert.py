@@ -1,0 +1,193 @@
+"""Benchmark `swiftpipe convert` against a parse-only floor and ms-swift's own loader.
+
+    python bench/convert.py [--rows 1000000] [--swift-rows 200000] [--keep DIR]
+
+Generates N synthetic ShareGPT rows, then measures, each in its own child process (peak RSS
+from that child's rusage via os.wait4):
+  (a) floor    - read each line and json.loads it, nothing else;
+  (b) convert  - `python -m swiftpipe convert IN -o OUT` (whole process, start-up included);
+  (c) ms-swift - `swift.dataset.load_dataset([IN])`: HF datasets JSON load + MessagesPreprocessor.
+                 Timed inside the child around the call only (its ~10 s of imports excluded),
+                 on the first --swift-rows rows when that is smaller than N.
+Prints rows/s and peak RSS side by side with PASS/FAIL against the targets.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+FLOOR = """
+import json, sys, time
+t = time.perf_counter(); n = 0
+with open(sys.argv[1], "rb") as f:
+    for line in f:
+        json.loads(line.decode("utf-8")); n += 1
+print(n, time.perf_counter() - t)
+"""
+
+SWIFT = """
+import sys, time
+from swift.dataset import load_dataset
+t = time.perf_counter()
+train, _ = load_dataset([sys.argv[1]], num_proc=1, load_from_cache_file=False)
+print(len(train), time.perf_counter() - t)
+"""
+
+WORDS = [
+    "the",
+    "model",
+    "data",
+    "train",
+    "answer",
+    "question",
+    "because",
+    "river",
+    "light",
+    "number",
+    "small",
+    "large",
+    "quick",
+    "system",
+    "value",
+    "think",
+    "step",
+    "first",
+    "second",
+    "result",
+    "table",
+    "chair",
+    "window",
+    "music",
+    "garden",
+]
+
+
+def generate(path: Path, rows: int, seed: int = 0) -> None:
+    rng = random.Random(seed)
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(rows):
+            turns = []
+            if i % 5 == 0:
+                turns.append({"from": "system", "value": "You are a helpful assistant."})
+            for t in range(rng.choice((1, 1, 2, 3))):
+                for role in ("human", "gpt"):
+                    n = rng.randint(8, 80)
+                    turns.append({"from": role, "value": f"{i}-{t} " + " ".join(rng.choices(WORDS, k=n))})
+            f.write(json.dumps({"conversations": turns}) + "\n")
+
+
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as f:
+        return sum(1 for _ in f)
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[str, float, float]:
+    """Run `cmd`; return (stdout, wall seconds, peak RSS in MB) of that child alone."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    err = proc.stderr.read().decode() if proc.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        sys.exit(f"{cmd[:4]} failed with exit code {code}:\n{err[-3000:]}")
+    return out, wall, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--swift-rows", type=int, default=200_000)
+    parser.add_argument("--keep", type=Path, help="work in this folder and keep the files")
+    args = parser.parse_args()
+    work = args.keep or Path(tempfile.mkdtemp(prefix="swiftpipe-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    data = work / "sharegpt.jsonl"
+    if not data.exists() or _count_lines(data) != args.rows:
+        generate(data, args.rows)
+    print(f"input: {args.rows:,} rows, {data.stat().st_size / 1e6:,.0f} MB ({data})", flush=True)
+
+    out, _, floor_rss = measure([sys.executable, "-c", FLOOR, str(data)])
+    n, secs = out.split()
+    floor = int(n) / float(secs)
+
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    _, wall, conv_rss = measure(
+        [
+            sys.executable,
+            "-m",
+            "swiftpipe",
+            "convert",
+            str(data),
+            "-o",
+            str(work / "out.jsonl"),
+            "--max-reject-ratio",
+            "0",
+        ],
+        env,
+    )
+    conv = args.rows / wall
+
+    swift_rows = min(args.swift_rows, args.rows)
+    swift_in = data
+    if swift_rows < args.rows:
+        swift_in = work / f"sharegpt-head{swift_rows}.jsonl"
+        with open(data, "rb") as src, open(swift_in, "wb") as dst:
+            for _, line in zip(range(swift_rows), src, strict=False):
+                dst.write(line)
+    cache = Path(tempfile.mkdtemp(prefix="cache-", dir=work))
+    senv = {
+        **os.environ,
+        "HF_HOME": str(cache / "hf"),
+        "MODELSCOPE_CACHE": str(cache / "ms"),
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HUB_OFFLINE": "1",
+        "MODELSCOPE_OFFLINE": "1",
+    }
+    out, _, swift_rss = measure([sys.executable, "-c", SWIFT, str(swift_in)], senv)
+    n, secs = out.strip().splitlines()[-1].split()
+    swift = int(n) / float(secs)
+
+    report(floor, floor_rss, conv, conv_rss, swift, swift_rss, args.rows, swift_rows)
+
+
+def report(
+    floor: float,
+    floor_rss: float,
+    conv: float,
+    conv_rss: float,
+    swift: float,
+    swift_rss: float,
+    rows: int,
+    swift_rows: int,
+) -> None:
+    print()
+    print(f"{'measurement':<34} {'rows':>10} {'rows/s':>10} {'peak RSS MB':>12}")
+    print(f"{'(a) floor: read + json.loads':<34} {rows:>10,} {floor:>10,.0f} {floor_rss:>12,.0f}")
+    print(f"{'(b) swiftpipe convert':<34} {rows:>10,} {conv:>10,.0f} {conv_rss:>12,.0f}")
+    print(f"{'(c) ms-swift load_dataset':<34} {swift_rows:>10,} {swift:>10,.0f} {swift_rss:>12,.0f}")
+    if swift_rows < rows:
+        print(f"    (c) ran on the first {swift_rows:,} rows (--swift-rows); rows/s is per row it processed")
+    print()
+    checks = [
+        (f"(b) >= 0.5x floor rows/s   ({conv / floor:.2f}x)", conv >= 0.5 * floor),
+        (f"(b) peak RSS < 200 MB      ({conv_rss:.0f} MB)", conv_rss < 200),
+        (f"(b) >= 5x ms-swift rows/s  ({conv / swift:.2f}x)", conv >= 5 * swift),
+    ]
+    for text, ok in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {text}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+"""Why a row was rejected: stable reason codes and the exception that carries one."""
+
+from __future__ import annotations
+
+# Stable codes: they appear in rejects files and reports, so never rename one.
+REASONS: dict[str, str] = {
+    "invalid_utf8": "the line is not valid UTF-8",
+    "invalid_json": "the line or element is not valid JSON",
+    "not_an_object": "the row is valid JSON but not an object",
+    "missing_field": "a field the format needs is absent",
+    "bad_field": "a field has the wrong type (e.g. a list expected)",
+    "unknown_role": "a turn has a role that is not known",
+    "null_content": "a turn's content is null",
+    "empty_content": "a turn's content is empty or only whitespace",
+    "non_string_content": "a turn's content is not a string",
+    "bad_reasoning": "reasoning is not a string, or given twice",
+    "bad_tools": "`tools` is not a list of tool specs",
+    "no_assistant": "the conversation has no assistant turn",
+    "bad_turn_order": "the turns do not follow the order the chat template needs",
+    "duplicate": "the same conversation appeared earlier (--dedupe)",
+    "too_long": "longer than --max-length tokens (swift would drop it silently)",
+}
+
+
+class Reject(Exception):
+    """A row cannot be converted; `reason` is a key of `REASONS`, `message` says where and why."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        assert reason in REASONS, reason
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
+        self.message = message
+
+
+# Rows longer than this are cut in rejects files, with a note of how much was cut.
+RAW_LIMIT = 2000
+
+
+def clip(text: str) -> str:
+    """`text` without its line ending, cut to `RAW_LIMIT` characters with a note."""
+    text = text.rstrip("\r\n")
+    if len(text) <= RAW_LIMIT:
+        return text
+    return f"{text[:RAW_LIMIT]}... [{len(text) - RAW_LIMIT} more characters]"

@@ -1,0 +1,57 @@
+"""Output files that appear only when complete: written to `<name>.tmp`, fsynced, renamed.
+
+A conversion that fails or is interrupted leaves no file that looks finished: its `.tmp` is
+removed, and an earlier complete file of the same name is left as it was.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+
+def tmp_path(path: Path) -> Path:
+    """Where `path` is written before it is renamed into place."""
+    return path.with_name(path.name + ".tmp")
+
+
+class AtomicFile:
+    """A binary file written under `<path>.tmp`; `commit()` moves it into place."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._tmp = tmp_path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Held open across many writes; closed by commit() or discard().
+        self._file: IO[bytes] = open(self._tmp, "wb", buffering=1 << 20)  # noqa: SIM115
+        self.write = self._file.write
+
+    def commit(self) -> None:
+        """Flush, fsync and rename over `path`."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        os.replace(self._tmp, self.path)
+
+    def discard(self) -> None:
+        """Close and remove the temporary file; `path` is untouched."""
+        self._file.close()
+        self._tmp.unlink(missing_ok=True)
+
+    def __enter__(self) -> AtomicFile:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if not self._file.closed:
+            self.discard()
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a whole small file atomically."""
+    with AtomicFile(path) as out:
+        out.write(data)
+        out.commit()

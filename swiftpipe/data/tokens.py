@@ -1,0 +1,97 @@
+"""Token lengths, estimated with the model's own `tokenizer.json` and no transformers import.
+
+The conversation is rendered as the ChatML/qwen3 template would render it for training:
+`<|im_start|>{role}\\n{content}<|im_end|>\\n` per turn, an empty `<think>\\n\\n</think>\\n\\n`
+in front of assistant turns that have no think block (qwen3 adds it), tool calls and tool
+responses wrapped as the hermes agent template wraps them, and the tools' descriptions in the
+system turn. This is an *estimate*, made to err high: turns are closed with a newline even
+where the template has none, each tool call is its own turn, and `MARGIN` tokens are added.
+It is meant to match or exceed what `swift sft` counts for qwen-style templates; for other
+templates it is only a guide.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from swiftpipe.data.messages import Message
+from swiftpipe.data.roles import ASSISTANT, SYSTEM, TOOL_CALL, TOOL_RESPONSE
+from swiftpipe.errors import UserError
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
+
+MARGIN = 4
+_EMPTY_THINK = "<think>\n\n</think>\n\n"
+_TOOLS_HEAD = (
+    "\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+    "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n"
+)
+_TOOLS_TAIL = (
+    "\n</tools>\n\nFor each function call, return a json object with function name and "
+    "arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n"
+    '{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
+)
+
+
+def find_tokenizer(path: Path) -> Path:
+    """`path/tokenizer.json` for a model directory, or `path` itself if it is the file."""
+    file = path / "tokenizer.json" if path.is_dir() else path
+    if not file.is_file():
+        raise UserError(f"--tokenizer {path}: no tokenizer.json there; pass the model directory that holds it")
+    return file
+
+
+class TokenCounter:
+    """Counts the tokens of many conversations at once with `encode_batch_fast`."""
+
+    def __init__(self, path: Path) -> None:
+        from tokenizers import Tokenizer
+
+        file = find_tokenizer(path)
+        try:
+            self._tok: Tokenizer = Tokenizer.from_file(str(file))
+        except Exception as exc:  # the tokenizers library raises its own exception types
+            raise UserError(f"--tokenizer {path}: cannot load {file.name} ({exc})") from None
+        self._tok.no_truncation()
+        self._tok.no_padding()
+
+    def count(self, rows: list[tuple[list[Message], str | None]]) -> list[int]:
+        """Estimated token lengths of (messages, tools) pairs, in order."""
+        texts = [render(messages, tools) for messages, tools in rows]
+        encodings = self._tok.encode_batch_fast(texts, add_special_tokens=False)
+        return [len(e.ids) + MARGIN for e in encodings]
+
+
+def render(messages: list[Message], tools: str | None) -> str:
+    """The conversation as text, close to (and not shorter than) the qwen3 training prompt."""
+    parts: list[str] = []
+    start = 0
+    if messages[0]["role"] == SYSTEM or tools is not None:
+        system = messages[0]["content"] if messages[0]["role"] == SYSTEM else ""
+        start = 1 if messages[0]["role"] == SYSTEM else 0
+        if tools is not None:
+            system = f"{system}{_TOOLS_HEAD}{_tool_lines(tools)}{_TOOLS_TAIL}"
+        parts.append(f"<|im_start|>system\n{system}<|im_end|>\n")
+    for message in messages[start:]:
+        parts.append(_render_turn(message["role"], message["content"]))
+    return "".join(parts)
+
+
+def _render_turn(role: str, content: str) -> str:
+    if role == ASSISTANT:
+        think = "" if content.startswith("<think>") else _EMPTY_THINK
+        return f"<|im_start|>assistant\n{think}{content}<|im_end|>\n"
+    if role == TOOL_CALL:
+        return f"<|im_start|>assistant\n<tool_call>\n{content}\n</tool_call><|im_end|>\n"
+    if role == TOOL_RESPONSE:
+        return f"<|im_start|>user\n<tool_response>\n{content}\n</tool_response><|im_end|>\n"
+    return f"<|im_start|>{role}\n{content}<|im_end|>\n"
+
+
+def _tool_lines(tools: str) -> str:
+    specs: list[Any] = json.loads(tools)
+    wrapped = [t if "type" in t or "function" in t else {"type": "function", "function": t} for t in specs]
+    return "\n".join(json.dumps(t, ensure_ascii=False) for t in wrapped)

@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from swiftpipe.commands.convert import convert, sibling
+from swiftpipe.errors import UserError
+
+DATA = Path(__file__).parent.parent / "assets" / "data"
+REPO = Path(__file__).parent.parent.parent
+GOOD = DATA / "small.sharegpt.jsonl.gz"  # 5 rows, 1 reject
+
+
+def call(inputs: list[Path], output: Path, **kw: Any) -> int:
+    args: dict[str, Any] = dict(
+        rejects=None,
+        report=None,
+        max_reject_ratio=0.5,
+        dedupe=False,
+        system=None,
+        val_ratio=0.0,
+        seed=42,
+        tokenizer=None,
+        max_length=None,
+    )
+    args.update(kw)
+    return convert(inputs, output, **args)
+
+
+def test_default_paths_beside_output(tmp_path: Path) -> None:
+    out = tmp_path / "train.jsonl"
+    assert call([GOOD], out, val_ratio=0.5) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "train.jsonl",
+        "train.rejects.jsonl",
+        "train.report.json",
+        "train.val.jsonl",
+    ]
+    assert sibling(Path("x/data.jsonl"), ".val.jsonl") == Path("x/data.val.jsonl")
+
+
+def test_explicit_val_output(tmp_path: Path) -> None:
+    assert call([GOOD], tmp_path / "train.jsonl", val_ratio=0.5, val_output=tmp_path / "val.jsonl") == 0
+    assert (tmp_path / "val.jsonl").exists()
+
+
+def test_reject_ratio_above_limit_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert call([GOOD], tmp_path / "o.jsonl", max_reject_ratio=0.1) == 1
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last == (
+        f"==> 1 of 5 rows rejected (20.0%), above max_reject_ratio 0.1; "
+        f"reasons and rows in {tmp_path / 'o.rejects.jsonl'}"
+    )
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (dict(inputs=[]), "convert: no input files given; pass one or more .jsonl or .json files"),
+        (dict(inputs=[Path("/nope/x.jsonl")]), "/nope/x.jsonl: no such input file; check the path"),
+        (dict(inputs=[DATA]), f"{DATA}: is a directory; pass the .jsonl or .json files inside it"),
+        (dict(fmt="csv"), "--format csv: unknown format; use auto, sharegpt, alpaca, messages, dolly, query-response"),
+        (dict(output=Path("out.json")), "-o out.json: the output must end in .jsonl (swift reads JSON Lines)"),
+        (dict(val_ratio=1.0), "--val-ratio 1: must be at least 0 and below 1"),
+        (dict(max_reject_ratio=-0.1), "--max-reject-ratio -0.1: must be between 0 and 1"),
+        (dict(max_length=0, tokenizer=Path("t")), "--max-length 0: must be a positive number of tokens"),
+        (dict(max_length=10), "--max-length needs --tokenizer MODEL_DIR to count tokens; pass both"),
+    ],
+)
+def test_user_errors(tmp_path: Path, change: dict[str, Any], message: str) -> None:
+    inputs = change.pop("inputs", [GOOD])
+    output = change.pop("output", tmp_path / "o.jsonl")
+    with pytest.raises(UserError) as err:
+        call(inputs, output, **change)
+    assert str(err.value) == message
+
+
+def test_output_equal_to_input_is_refused(tmp_path: Path) -> None:
+    src = tmp_path / "data.jsonl"
+    src.write_text("")
+    with pytest.raises(UserError) as err:
+        call([src], src)
+    assert str(err.value) == f"-o {src}: same file as input {src}; choose another output path"
+    with pytest.raises(UserError) as err:
+        call([src], tmp_path / "o.jsonl", report=src)
+    assert str(err.value) == f"--report {src}: same file as input {src}; choose another output path"
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "swiftpipe", "convert", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_cli_exit_codes(tmp_path: Path) -> None:
+    ok = run_cli(str(GOOD), "-o", "ok.jsonl", "--val-ratio", "0.2", cwd=tmp_path)
+    assert ok.returncode == 1  # 1 of 5 rejected is above the default 0.05
+    ok = run_cli(str(GOOD), "-o", "ok.jsonl", "--max-reject-ratio", "0.25", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr
+    report = json.loads((tmp_path / "ok.report.json").read_text())
+    assert report["train"] + report["val"] == 4
+    missing = run_cli("missing.jsonl", "-o", "x.jsonl", cwd=tmp_path)
+    assert missing.returncode == 2
+    assert missing.stderr.splitlines() == ["swiftpipe: error: missing.jsonl: no such input file; check the path"]
+    assert missing.stdout == ""
