@@ -89,6 +89,26 @@ def status(pipeline: Path, overrides: tuple[str, ...]) -> None:
 
 
 @main.command()
+@PIPELINE
+@SET
+def stop(pipeline: Path, overrides: tuple[str, ...]) -> None:
+    """Stop the server a deploy left running (only ours: checked by process group and command)."""
+    from swiftpipe.commands.stop import stop as stop_cmd
+
+    _exit(lambda: stop_cmd(pipeline, overrides=list(overrides)))
+
+
+@main.command()
+@PIPELINE
+@SET
+def report(pipeline: Path, overrides: tuple[str, ...]) -> None:
+    """Write <workdir>/report/index.html and report.md from the manifest."""
+    from swiftpipe.commands.report import report as report_cmd
+
+    _exit(lambda: report_cmd(pipeline, overrides=list(overrides)))
+
+
+@main.command()
 @click.argument("directory", type=click.Path(path_type=Path))
 def checkpoints(directory: Path) -> None:
     """List the checkpoints under an sft output or run folder (or a workdir)."""

@@ -15,9 +15,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from swiftpipe.errors import UserError
 
@@ -54,16 +54,28 @@ def resolve_program(name: str, env: Mapping[str, str], where: str) -> str:
     return found
 
 
-def spawn(argv: list[str], env: Mapping[str, str], cwd: Path | None = None) -> subprocess.Popen[bytes]:
-    """Start `argv` in a new session (its own process group) with no stdin."""
+def spawn(
+    argv: list[str],
+    env: Mapping[str, str],
+    cwd: Path | None = None,
+    *,
+    new_session: bool = True,
+    stdout: int | IO[bytes] = subprocess.PIPE,
+) -> subprocess.Popen[bytes]:
+    """Start `argv` in a new session (its own process group) with no stdin.
+
+    `new_session=False` keeps the child in the caller's group (the server log relay
+    uses it so that stopping the relay's group reaches the server too); `stdout` may
+    be an open file instead of a pipe.
+    """
     return subprocess.Popen(
         argv,
         env=dict(env),
         cwd=cwd,
         stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
+        stdout=stdout,
         stderr=subprocess.STDOUT,
-        start_new_session=True,
+        start_new_session=new_session,
     )
 
 
@@ -71,16 +83,40 @@ class Tee:
     """Copy a child's output to a log file (and optionally our stdout), line by line.
 
     Output is forwarded in chunks so progress bars that redraw with '\\r' stay live;
-    `on_line` sees complete lines, split on '\\n' and '\\r'.
+    `on_line` sees complete lines, split on '\\n' and '\\r'. With `redact`, every
+    occurrence of those strings is written as '***'; output is then held back to the
+    last line end so that a secret split across two chunks is still caught.
     """
 
-    def __init__(self, log: BinaryIO, *, echo: bool, on_line: LineCallback | None) -> None:
+    def __init__(
+        self,
+        log: BinaryIO,
+        *,
+        echo: bool,
+        on_line: LineCallback | None,
+        redact: Sequence[str] = (),
+    ) -> None:
         self._log = log
         self._echo = echo
         self._on_line = on_line
         self._partial = b""
+        self._secrets = [s.encode() for s in redact if s]
+        self._held = b""
 
-    def feed(self, chunk: bytes) -> None:
+    def _redacted(self, chunk: bytes, final: bool) -> bytes:
+        if not self._secrets:
+            return chunk
+        data = self._held + chunk
+        cut = len(data) if final else max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+        data, self._held = data[:cut], data[cut:]
+        for secret in self._secrets:
+            data = data.replace(secret, b"***")
+        return data
+
+    def feed(self, chunk: bytes, *, final: bool = False) -> None:
+        chunk = self._redacted(chunk, final)
+        if not chunk:
+            return
         self._log.write(chunk)
         self._log.flush()
         if self._echo:
@@ -97,11 +133,13 @@ class Tee:
                 self._on_line(line.decode("utf-8", "replace"))
 
     def close(self) -> None:
+        if self._held:
+            self.feed(b"", final=True)
         if self._partial and self._on_line is not None:
             self._on_line(self._partial.decode("utf-8", "replace"))
         self._partial = b""
 
-    def pump(self, stream: BinaryIO) -> None:
+    def pump(self, stream: IO[bytes]) -> None:
         """Forward everything from `stream` until EOF."""
         fd = stream.fileno()
         while chunk := os.read(fd, 65536):
@@ -110,14 +148,38 @@ class Tee:
 
 
 def group_alive(pgid: int) -> bool:
-    """True while any process of the group exists (zombies of ours included)."""
+    """True while any process of the group is alive; zombies do not count.
+
+    A zombie holds no port, memory or GPU. It matters because a server left
+    running by an earlier swiftpipe is an orphan, and where PID 1 does not reap
+    orphans (some containers) its killed processes stay zombies for good.
+    """
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    if not os.path.isdir("/proc"):
+        return True
+    return bool(group_members(pgid))
+
+
+def group_members(pgid: int) -> list[int]:
+    """PIDs of the living (not zombie) processes of group `pgid`, read from /proc."""
+    members = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+        except OSError:
+            continue
+        # Fields after the parenthesised command name: state, ppid, pgrp, ...
+        state, _ppid, pgrp = stat[stat.rfind(")") + 2 :].split()[:3]
+        if int(pgrp) == pgid and state not in ("Z", "X"):
+            members.append(int(entry.name))
+    return members
 
 
 def _wait_group(pgid: int, timeout: float, proc: subprocess.Popen[bytes] | None) -> bool:

@@ -16,7 +16,7 @@ from swiftpipe import console
 from swiftpipe.argv import mask_argv, mask_env
 from swiftpipe.errors import StageFailed, UserError
 from swiftpipe.fingerprint import changed_keys, fingerprint
-from swiftpipe.manifest import Attempt, Manifest, now_iso, save_manifest
+from swiftpipe.manifest import Attempt, now_iso, save_manifest
 from swiftpipe.stages import configured, get_stage
 from swiftpipe.stages.base import Stage, StageContext, StagePlan
 from swiftpipe.stages.common import tail
@@ -135,7 +135,8 @@ def _run_stage(ctx: StageContext, stage: Stage, d: Decision, resume_hint: str) -
         last = tail(log)
         if last:
             console.info(f"last lines of {log}:\n" + last)
-        raise StageFailed(f"stage {d.name} failed; fix the cause, then resume with:\n  {resume_hint} --from {d.name}") from None
+        hint = f"{resume_hint} --from {d.name}"
+        raise StageFailed(f"stage {d.name} failed; fix the cause, then resume with:\n  {hint}") from None
     except BaseException as exc:
         status = "failed" if isinstance(exc, UserError) else "interrupted"
         _end(ctx, d.name, status, started, None, str(exc) or type(exc).__name__)

@@ -11,6 +11,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+# Bumped whenever the builder's output changes, so older builds are rebuilt.
+VERSION = 2
+MARKER = "swiftpipe-tiny.json"
 MODEL_TYPE = "qwen3"
 TEMPLATE = "qwen3"
 
@@ -71,11 +74,14 @@ def build_tiny_model(out_dir: Path, *, seed: int = 0) -> Path:
         num_key_value_heads=2,
         head_dim=16,
         max_position_embeddings=2048,
+        # Larger than the usual 0.02: with tied embeddings behind a fixed RMSNorm, small
+        # embeddings cap the logits near +-1, and LoRA alone could never fit anything.
+        initializer_range=0.1,
         tie_word_embeddings=True,
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,
         bos_token_id=None,
-        torch_dtype="float32",
+        dtype="float32",
     )
     Qwen3ForCausalLM(config).save_pretrained(out_dir, safe_serialization=True)
     _write_marker(out_dir, seed)
@@ -84,5 +90,14 @@ def build_tiny_model(out_dir: Path, *, seed: int = 0) -> Path:
 
 def _write_marker(out_dir: Path, seed: int) -> None:
     # Written last: its presence means the directory is complete.
-    marker = {"builder": "swiftpipe.tinymodel", "seed": seed, "model_type": MODEL_TYPE}
-    (out_dir / "swiftpipe-tiny.json").write_text(json.dumps(marker, indent=2) + "\n")
+    marker = {"builder": "swiftpipe.tinymodel", "version": VERSION, "seed": seed, "model_type": MODEL_TYPE}
+    (out_dir / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
+
+
+def is_current(out_dir: Path) -> bool:
+    """True when `out_dir` holds a complete tiny model from this version of the builder."""
+    try:
+        marker = json.loads((out_dir / MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(marker, dict) and marker.get("version") == VERSION

@@ -38,11 +38,11 @@ def fake_venv(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real tiny Qwen3 model, built once per test session (about 10 s)."""
-    prebuilt = REPO / "models" / "tiny-qwen3"
-    if (prebuilt / "swiftpipe-tiny.json").is_file():
-        return prebuilt
-    from swiftpipe.tinymodel import build_tiny_model
+    from swiftpipe.tinymodel import build_tiny_model, is_current
 
+    prebuilt = REPO / "models" / "tiny-qwen3"
+    if is_current(prebuilt):
+        return prebuilt
     return build_tiny_model(tmp_path_factory.mktemp("model") / "tiny-qwen3")
 
 

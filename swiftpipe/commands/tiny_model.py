@@ -8,12 +8,11 @@ from pathlib import Path
 
 from swiftpipe import console
 from swiftpipe.errors import UserError
-
-MARKER = "swiftpipe-tiny.json"
+from swiftpipe.tinymodel import MARKER, is_current
 
 
 def tiny_model(directory: Path, *, force: bool) -> int:
-    if (directory / MARKER).is_file() and not force:
+    if is_current(directory) and not force:
         console.info(f"{directory}: tiny model already built")
         return 0
     if directory.exists() and any(directory.iterdir()) and not (directory / MARKER).is_file():

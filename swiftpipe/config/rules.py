@@ -93,6 +93,8 @@ def check_pipeline(p: Pipeline) -> list[Problem]:
         )
     if p.data is not None and not 0.0 <= p.data.val_ratio < 1.0:
         problems.append(Problem("data.val_ratio", f"expected 0 <= value < 1, got {p.data.val_ratio}"))
+    if sft is not None and p.tracking.backend != "none" and "report_to" in sft.args:
+        problems.append(Problem("stages.sft.args.report_to", "set by 'tracking'; remove it here"))
     deploy = p.stages.deploy
     if deploy is not None and not 1 <= deploy.port <= 65535:
         problems.append(Problem("stages.deploy.port", f"expected a port 1-65535, got {deploy.port}"))

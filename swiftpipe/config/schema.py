@@ -108,7 +108,7 @@ class TrackingConfig:
     backend: Literal["none", "swanlab"] = field(default="none", metadata=doc("experiment tracker"))
     project: str = field(default="swiftpipe", metadata=doc("tracker project"))
     experiment: str | None = field(default=None, metadata=doc("defaults to the pipeline name"))
-    mode: Literal["local", "cloud", "offline", "disabled"] = field(
+    mode: Literal["local", "cloud"] = field(
         default="local", metadata=doc("swanlab mode; the token comes only from SWANLAB_API_KEY")
     )
 

@@ -12,11 +12,11 @@ import re
 from pathlib import Path
 from typing import Any, ClassVar
 
-from swiftpipe import artifacts, checkpoints, console, process
+from swiftpipe import artifacts, checkpoints, console, process, tracking
 from swiftpipe.argv import flags
 from swiftpipe.config.schema import SftConfig
 from swiftpipe.errors import StageFailed, UserError
-from swiftpipe.fingerprint import dir_digest, file_digest
+from swiftpipe.fingerprint import file_digest
 from swiftpipe.manifest import StageRecord
 from swiftpipe.stages.base import Pending, StageContext, StagePlan, StageResult
 from swiftpipe.stages.common import model_inputs, program, stage_versions
@@ -35,7 +35,7 @@ class SftStage:
 
     def plan(self, ctx: StageContext) -> StagePlan:
         cfg = self._cfg(ctx)
-        env = ctx.env(cfg.env, cfg.venv)
+        env = ctx.env({**tracking.swanlab_env(ctx), **cfg.env}, cfg.venv)
         train, val = self._datasets(ctx, cfg)
         argv = [program(ctx, "swift", env, "stages.sft"), "sft", *model_args(ctx)]
         argv += ["--dataset", *train]
@@ -44,6 +44,7 @@ class SftStage:
         argv += ["--output_dir", str(ctx.workdir / "sft")]
         argv += flags(self._defaults(ctx, cfg))
         argv += flags(cfg.args)
+        argv += tracking.swanlab_sft_args(ctx)
         ready = not any(isinstance(a, Pending) for a in argv)
         inputs = self._inputs(ctx, argv, train + val) if ready else {}
         plan = StagePlan(argv, env, inputs, ready)
@@ -68,10 +69,6 @@ class SftStage:
         defaults: dict[str, Any] = {}
         if ctx.config.offline and "check_model" not in cfg.args:
             defaults["check_model"] = False  # it calls the ModelScope hub otherwise
-        if ctx.config.tracking.backend == "swanlab":
-            from swiftpipe.tracking import swanlab_sft_args
-
-            defaults.update(swanlab_sft_args(ctx))
         return {k: v for k, v in defaults.items() if k not in cfg.args}
 
     def _inputs(self, ctx: StageContext, argv: list[str], data: list[str]) -> dict[str, Any]:

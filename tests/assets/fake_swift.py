@@ -39,7 +39,8 @@ def sft(argv: list[str]) -> int:
     run_dir.mkdir()
     print(f"[INFO:swift] output_dir: {run_dir}", flush=True)
     max_steps = int(_arg(argv, "--max_steps") or 4)
-    start = int(Path(_arg(argv, "--resume_from_checkpoint")).name.split("-")[1]) if "--resume_from_checkpoint" in argv else 0
+    resume = _arg(argv, "--resume_from_checkpoint")
+    start = int(Path(resume).name.split("-")[1]) if resume else 0
     crash = int(os.environ.get("FAKE_SWIFT_CRASH_AFTER", "0"))
     for step in range(start + 2, max_steps + 1, 2):
         _checkpoint(run_dir, step)

@@ -1,0 +1,30 @@
+"""The run report: <workdir>/report/index.html (self-contained) and report.md, with PNG charts.
+
+`write_report` is called by the runner at the end of every `swiftpipe run` that
+has a deploy or eval stage, and by `swiftpipe report`. Without matplotlib the
+report is written without charts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from swiftpipe.config.schema import LoadedPipeline
+from swiftpipe.manifest import Manifest, atomic_write_text
+from swiftpipe.report import plots, render
+from swiftpipe.report.data import collect
+
+
+def write_report(pipeline: LoadedPipeline, manifest: Manifest) -> Path:
+    """Write the report files and return the path of index.html."""
+    out_dir = pipeline.workdir / "report"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = collect(pipeline, manifest, out_dir)
+    images = [
+        p for p in (plots.score_chart(data, out_dir / "scores.png"), plots.loss_chart(data, out_dir / "loss.png"))
+        if p is not None
+    ]
+    atomic_write_text(out_dir / "report.md", render.markdown(data, images))
+    index = out_dir / "index.html"
+    atomic_write_text(index, render.html(data, images))
+    return index

@@ -1,0 +1,120 @@
+"""Experiment tracking with SwanLab: training curves via ms-swift, eval scores by swiftpipe.
+
+The token only ever travels in the SWANLAB_API_KEY environment variable, which
+children inherit; it is never an argument. ms-swift logs training itself
+(`--report_to swanlab`); `evalscope eval` has no tracker, so after eval swiftpipe
+logs the scores into the same project and experiment. Both write their local
+files under <workdir>/swanlog (SWANLAB_LOGDIR), which is also how the eval step
+finds the training run's id: it resumes that id (`resume="allow"`). In cloud mode
+that appends to the very same experiment; in local mode swanlab 0.10 writes a
+second run folder carrying the same id and name.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+from swiftpipe import console, process
+from swiftpipe.manifest import atomic_write_text
+from swiftpipe.stages.base import StageContext
+
+# Runs in a child, so swanlab's console capture and threads never touch swiftpipe.
+_LOG_SCRIPT = """
+import json, sys
+import swanlab
+p = json.load(open(sys.argv[1], encoding="utf-8"))
+kw = dict(project=p["project"], name=p["experiment"], mode=p["mode"], log_dir=p["log_dir"])
+if p["id"]:
+    kw.update(id=p["id"], resume="allow")
+swanlab.init(**kw)
+swanlab.log(p["metrics"])
+swanlab.finish()
+"""
+_RUN_DIR = re.compile(r"run-\d{8}_\d{6}-(.+)$")
+
+
+def enabled(ctx: StageContext) -> bool:
+    t = ctx.config.tracking
+    return t.backend == "swanlab"
+
+
+def experiment(ctx: StageContext) -> str:
+    return ctx.config.tracking.experiment or ctx.config.name
+
+
+def log_dir(ctx: StageContext) -> Path:
+    return ctx.workdir / "swanlog"
+
+
+def swanlab_sft_args(ctx: StageContext) -> list[str]:
+    """The `swift sft` flags that report training to SwanLab ([] when tracking is off)."""
+    t = ctx.config.tracking
+    if not enabled(ctx):
+        return []
+    return [
+        "--report_to", "swanlab", "--swanlab_project", t.project,
+        "--swanlab_exp_name", experiment(ctx), "--swanlab_mode", t.mode,
+    ]
+
+
+def swanlab_env(ctx: StageContext) -> dict[str, str]:
+    """Environment for the sft child: where SwanLab writes its local files."""
+    return {"SWANLAB_LOGDIR": str(log_dir(ctx))} if enabled(ctx) else {}
+
+
+def training_run_id(ctx: StageContext) -> str | None:
+    """The id of the newest SwanLab run under <workdir>/swanlog (the training run's id)."""
+    runs = sorted(log_dir(ctx).glob("run-*"), key=lambda p: p.name)
+    for run in reversed(runs):
+        match = _RUN_DIR.match(run.name)
+        if match:
+            return match.group(1)
+    return None
+
+
+def metric_name(*parts: str) -> str:
+    """SwanLab keys allow letters, digits, '_', '-', '/' only, and no '/' at the ends."""
+    return "/".join(re.sub(r"[^A-Za-z0-9_-]+", "_", p).strip("_") for p in parts)
+
+
+def log_eval(ctx: StageContext, scores: dict[str, float | None]) -> None:
+    """Send eval scores (`dataset` or `base/dataset` -> score) to the sft run's experiment.
+
+    A failure to log is a notice, not an error: the scores are in the manifest anyway.
+    """
+    metrics = {metric_name("eval", *k.split("/")): v for k, v in scores.items() if v is not None}
+    if not enabled(ctx) or not metrics:
+        return
+    run_id = training_run_id(ctx)
+    if run_id is None:
+        console.notice(f"no SwanLab training run under {log_dir(ctx)}; eval scores go to a new run "
+                       f"named '{experiment(ctx)}'")
+    t = ctx.config.tracking
+    payload = {"project": t.project, "experiment": experiment(ctx), "mode": t.mode,
+               "log_dir": str(log_dir(ctx)), "id": run_id, "metrics": metrics}
+    path = ctx.workdir / "eval" / "tracking.json"
+    atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
+    python = _python(ctx)
+    log = ctx.log_path("tracking")
+    rc = process.run([python, "-c", _LOG_SCRIPT, str(path)], env=process.child_env(_env(ctx)),
+                     log_path=log, echo=False)
+    if rc != 0:
+        console.notice(f"could not log eval scores to SwanLab (exit code {rc}); see {log}")
+    else:
+        console.info(f"eval scores logged to SwanLab project '{t.project}', experiment '{experiment(ctx)}'")
+
+
+def _env(ctx: StageContext) -> dict[str, str | None]:
+    sft = ctx.config.stages.sft
+    return ctx.env(sft.env, sft.venv) if sft is not None else ctx.env({}, None)
+
+
+def _python(ctx: StageContext) -> str:
+    """The sft stage's Python (it has swanlab for --report_to), else swiftpipe's own."""
+    sft = ctx.config.stages.sft
+    if sft is not None and sft.venv is not None:
+        return str(ctx.pipeline.path(sft.venv) / "bin" / "python")
+    return sys.executable
