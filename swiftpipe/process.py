@@ -255,10 +255,15 @@ def pump_in_thread(proc: subprocess.Popen[bytes], tee: Tee) -> threading.Thread:
 
 
 def install_signal_handlers() -> None:
-    """Turn SIGTERM/SIGHUP into an exception so cleanup runs as it does for Ctrl-C."""
+    """Turn SIGINT/SIGTERM/SIGHUP into an exception so cleanup runs the same way for all.
+
+    SIGINT is installed explicitly: a process started in the background by a
+    non-interactive shell inherits SIGINT as ignored, and Python then never raises
+    KeyboardInterrupt, so a Ctrl-C sent to the group would be lost.
+    """
 
     def handler(signum: int, _frame: object) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGHUP, handler)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)

@@ -4,6 +4,11 @@ A stage is skipped when its last record succeeded with the same fingerprint and
 its artifacts are intact. Once one stage runs, every later selected stage runs
 too. Every selected stage is planned before anything executes, so a missing
 file or program surfaces in seconds, not after hours of training.
+
+An ephemeral stage (the deploy server) is different: that its server is gone
+is a reason to start it again only when a later stage will run, or when it is
+the last stage selected; and starting the same server again (same fingerprint)
+does not make later stages run.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ class Decision:
     plan: StagePlan
     fingerprint: str | None = None
     notes: list[str] = field(default_factory=list)
+    restart: str | None = None  # ephemeral stages: why its output must be recreated if needed
 
 
 def select(names: list[str], sel: Selection) -> list[str]:
@@ -62,8 +68,13 @@ def decide_one(ctx: StageContext, stage: Stage, sel: Selection, upstream_runs: b
         return Decision(stage.name, True, "runs after its upstream stage", plan)
     fp = fingerprint(plan.inputs)
     reason = _rerun_reason(ctx, stage, plan, fp, sel.force, upstream_runs)
-    run = reason is not None
-    return Decision(stage.name, run, reason or "up to date", plan, fp)
+    if reason is None:
+        return Decision(stage.name, False, "up to date", plan, fp)
+    record = ctx.record(stage.name)
+    if stage.ephemeral and record is not None and reason == stage.stale(ctx, record):
+        # Only its server is gone; whether to start it depends on the stages after it.
+        return Decision(stage.name, False, "up to date; not needed", plan, fp, restart=reason)
+    return Decision(stage.name, True, reason, plan, fp)
 
 
 def _rerun_reason(
@@ -99,7 +110,15 @@ def decide(ctx: StageContext, names: list[str], sel: Selection) -> list[Decision
         if decision.run:
             upstream_runs = True
             ctx.invalidated.add(name)
+    _restart_needed_servers(decisions)
     return decisions
+
+
+def _restart_needed_servers(decisions: list[Decision]) -> None:
+    for i, d in enumerate(decisions):
+        later = decisions[i + 1:]
+        if d.restart and (any(x.run for x in later) or not later):
+            d.run, d.reason = True, d.restart
 
 
 def _upstream_selected(ctx: StageContext, name: str, names: list[str]) -> bool:
@@ -108,18 +127,23 @@ def _upstream_selected(ctx: StageContext, name: str, names: list[str]) -> bool:
 
 
 def execute(ctx: StageContext, names: list[str], sel: Selection, resume_hint: str) -> None:
-    """Run the selected stages; on failure record it and raise with the resume command."""
-    upstream_runs = False
-    for i, name in enumerate(names, 1):
-        stage = get_stage(name)
-        decision = decide_one(ctx, stage, sel, upstream_runs)
+    """Decide every stage first (a preflight), then run them in order.
+
+    On failure the stage is recorded and StageFailed names the command that resumes.
+    """
+    decisions = decide(ctx, names, sel)
+    ctx.invalidated.clear()
+    for i, decision in enumerate(decisions, 1):
         if not decision.run:
-            _mark_skipped(ctx, name)
-            console.step(f"[{i}/{len(names)}] {name}: skipped ({decision.reason})")
+            _mark_skipped(ctx, decision.name)
+            console.step(f"[{i}/{len(names)}] {decision.name}: skipped ({decision.reason})")
             continue
-        upstream_runs = True
-        console.step(f"[{i}/{len(names)}] {name}: running ({decision.reason})")
-        _run_stage(ctx, stage, decision, resume_hint)
+        console.step(f"[{i}/{len(names)}] {decision.name}: running ({decision.reason})")
+        # Plan again: upstream stages of this run have replaced the outputs it reads.
+        stage = get_stage(decision.name)
+        fresh = decide_one(ctx, stage, sel, upstream_runs=True)
+        fresh.reason = decision.reason
+        _run_stage(ctx, stage, fresh, resume_hint)
 
 
 def _run_stage(ctx: StageContext, stage: Stage, d: Decision, resume_hint: str) -> None:
@@ -135,18 +159,30 @@ def _run_stage(ctx: StageContext, stage: Stage, d: Decision, resume_hint: str) -
         last = tail(log)
         if last:
             console.info(f"last lines of {log}:\n" + last)
-        hint = f"{resume_hint} --from {d.name}"
+        hint = f"{resume_hint} --from {_resume_stage(ctx, d.name)}"
         raise StageFailed(f"stage {d.name} failed; fix the cause, then resume with:\n  {hint}") from None
     except BaseException as exc:
         status = "failed" if isinstance(exc, UserError) else "interrupted"
         _end(ctx, d.name, status, started, None, str(exc) or type(exc).__name__)
         if status == "interrupted":
-            console.failure(f"{d.name} interrupted; resume with:\n  {resume_hint} --from {d.name}")
+            hint = f"{resume_hint} --from {_resume_stage(ctx, d.name)}"
+            console.failure(f"{d.name} interrupted; resume with:\n  {hint}")
         raise
     ctx.fresh[d.name] = result
     record.outputs, record.artifacts, record.metrics = result.outputs, result.artifacts, result.metrics
     _end(ctx, d.name, "succeeded", started, 0, None)
     console.success(f"{d.name} succeeded in {record.duration_s:.1f} s")
+
+
+def _resume_stage(ctx: StageContext, failed: str) -> str:
+    """Where a resume must start: the failed stage, or an earlier server that will be gone."""
+    names = configured(ctx.config)
+    if ctx.options.keep_serving:
+        return failed
+    for name in names[: names.index(failed)]:
+        if get_stage(name).ephemeral:
+            return name
+    return failed
 
 
 def _begin(ctx: StageContext, d: Decision) -> None:

@@ -15,11 +15,11 @@ masks the key (see serverlog.py).
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import time
-import urllib.error
-import urllib.request
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -228,27 +228,41 @@ class Server:
         return StopResult(how, free)
 
 
+def _get(url: str, headers: dict[str, str], timeout: float) -> tuple[int, bytes] | None:
+    """GET over HTTP/1.1, closed from our side.
+
+    urllib sends `Connection: close`, so the *server* closes first and its port sits
+    in TIME_WAIT for a minute afterwards; swift's port probe then fails and it moves
+    the next server to another port. Closing first ourselves puts TIME_WAIT on our
+    own ephemeral port instead.
+    """
+    parts = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=timeout)
+    try:
+        conn.request("GET", parts.path or "/", headers=headers)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    except (OSError, http.client.HTTPException, ValueError):
+        return None
+    finally:
+        conn.close()
+
+
 def http_status(url: str, timeout: float = 2.0) -> int | None:
     """The HTTP status of GET `url`, or None when nothing answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
-            status: int = resp.status
-            return status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except (OSError, ValueError):
-        return None
+    answer = _get(url, {}, timeout)
+    return answer[0] if answer is not None else None
 
 
 def served_models(api_url: str, api_key: str | None = None, timeout: float = 5.0) -> list[str]:
     """The model ids an OpenAI-compatible server lists; [] when it does not answer."""
-    request = urllib.request.Request(f"{api_url}/models")
-    if api_key:
-        request.add_header("Authorization", f"Bearer {api_key}")
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    answer = _get(f"{api_url}/models", headers, timeout)
+    if answer is None or answer[0] != 200:
+        return []
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:
-            body = json.loads(resp.read().decode("utf-8"))
-    except (OSError, ValueError):
+        body = json.loads(answer[1].decode("utf-8"))
+    except ValueError:
         return []
     data = body.get("data") if isinstance(body, dict) else None
     return [str(m.get("id")) for m in data or [] if isinstance(m, dict)]

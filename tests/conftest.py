@@ -51,3 +51,32 @@ def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
         if key.startswith("SWIFTPIPE_"):
             monkeypatch.delenv(key)
+
+
+def _leftovers(marker: str) -> list[tuple[int, str]]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if marker in cmdline and state != "Z":
+            found.append((int(proc.name), cmdline.strip()))
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_outlives_the_tests(tmp_path_factory: pytest.TempPathFactory) -> object:
+    """Every server or child a test starts must be gone when the session ends."""
+    marker = str(tmp_path_factory.getbasetemp())
+    yield
+    left = _leftovers(marker)
+    for pid, _ in left:
+        try:
+            os.killpg(os.getpgid(pid), 9)
+        except OSError:
+            pass
+    assert not left, f"processes outlived the tests: {left}"

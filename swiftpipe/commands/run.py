@@ -10,7 +10,7 @@ from swiftpipe.config.load import load_pipeline
 from swiftpipe.config.schema import LoadedPipeline
 from swiftpipe.lock import workdir_lock
 from swiftpipe.manifest import Manifest, load_manifest, save_manifest
-from swiftpipe.runner import Selection, decide, execute, select
+from swiftpipe.runner import Selection, execute, select
 from swiftpipe.stages import configured, get_stage
 from swiftpipe.stages.base import RunOptions, StageContext
 from swiftpipe.versions import git_state, tool_versions
@@ -23,7 +23,6 @@ def run(pipeline: Path, *, overrides: list[str], selection: Selection, keep_serv
     with workdir_lock(loaded.workdir):
         manifest = open_manifest(loaded, all_names)
         options = RunOptions(keep_serving=keep_serving or names[-1] == "deploy")
-        decide(StageContext(loaded, manifest, options), names, selection)  # preflight every stage
         ctx = StageContext(loaded, manifest, options)
         ctx.on_output = lambda stage, key, value: _persist_output(ctx, stage, key, value)
         try:

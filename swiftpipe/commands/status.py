@@ -12,7 +12,7 @@ from swiftpipe.config.load import load_pipeline
 from swiftpipe.manifest import StageRecord, load_manifest
 from swiftpipe.stages import configured
 
-KEY_OUTPUTS = ("train", "run_dir", "last_checkpoint", "merged_dir", "url", "scores")
+KEY_OUTPUTS = ("train", "run_dir", "last_checkpoint", "merged_dir", "url")
 
 
 def status(pipeline: Path, *, overrides: list[str]) -> int:
@@ -35,10 +35,20 @@ def _row(name: str, record: StageRecord) -> tuple[str, str, str, str, str]:
 
 
 def _key_output(outputs: dict[str, Any]) -> str:
+    primary = outputs.get("primary")
+    if isinstance(primary, dict) and primary:
+        return "; ".join(f"{name} {_score(p)}" for name, p in primary.items())
     for key in KEY_OUTPUTS:
         if outputs.get(key):
-            return f"{key}: {outputs[key]}"
+            serving = {True: " (serving)", False: " (stopped)"}.get(outputs.get("running"), "") if key == "url" else ""
+            return f"{key}: {outputs[key]}{serving}"
     return ""
+
+
+def _score(primary: Any) -> str:
+    if not isinstance(primary, dict) or primary.get("score") is None:
+        return "no score"
+    return f"{primary.get('metric')} {primary['score']:.3f}"
 
 
 def _table(rows: Sequence[tuple[str, ...]]) -> str:

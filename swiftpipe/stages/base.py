@@ -127,6 +127,9 @@ class Stage(Protocol):
     """One step of the pipeline. Implementations live in swiftpipe/stages/<name>.py."""
 
     name: ClassVar[str]
+    # True when the stage's output does not outlive the run (a server stopped in close()
+    # unless kept): a later stage that fails must be resumed from this one.
+    ephemeral: ClassVar[bool]
 
     def plan(self, ctx: StageContext) -> StagePlan:
         """The exact command and environment; must not change anything on disk."""

@@ -28,6 +28,7 @@ CONVERTER_VERSION = 1
 
 class DataStage:
     name: ClassVar[str] = "data"
+    ephemeral: ClassVar[bool] = False
 
     def _cfg(self, ctx: StageContext) -> DataConfig:
         assert ctx.config.data is not None

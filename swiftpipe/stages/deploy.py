@@ -66,6 +66,7 @@ def server_spec(ctx: StageContext, argv: list[str], env: dict[str, str | None], 
 
 class DeployStage:
     name: ClassVar[str] = "deploy"
+    ephemeral: ClassVar[bool] = True
 
     def __init__(self) -> None:
         # The server the manifest recorded before this attempt. The runner clears a

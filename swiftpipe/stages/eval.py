@@ -39,6 +39,7 @@ def _keyed(ctx: StageContext) -> bool:
 
 class EvalStage:
     name: ClassVar[str] = "eval"
+    ephemeral: ClassVar[bool] = False
 
     def __init__(self) -> None:
         # A base-model server an earlier attempt recorded (the runner clears outputs

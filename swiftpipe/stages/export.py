@@ -29,6 +29,7 @@ WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
 
 class ExportStage:
     name: ClassVar[str] = "export"
+    ephemeral: ClassVar[bool] = False
 
     def _cfg(self, ctx: StageContext) -> ExportConfig:
         assert ctx.config.stages.export is not None

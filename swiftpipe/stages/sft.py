@@ -28,6 +28,7 @@ RESUME_FLAG = "--resume_from_checkpoint"
 
 class SftStage:
     name: ClassVar[str] = "sft"
+    ephemeral: ClassVar[bool] = False
 
     def _cfg(self, ctx: StageContext) -> SftConfig:
         assert ctx.config.stages.sft is not None

@@ -60,6 +60,10 @@ def serve(argv: list[str]) -> int:
 
 def _handler(name: str, key: str | None) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        # HTTP/1.1 keep-alive like uvicorn: the client closes first, so the server's
+        # port is not left in TIME_WAIT (which would fail swift's port probe).
+        protocol_version = "HTTP/1.1"
+
         def _send(self, status: int, body: object) -> None:
             data = json.dumps(body).encode()
             self.send_response(status)

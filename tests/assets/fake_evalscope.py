@@ -10,11 +10,11 @@ call is appended to $FAKE_EVAL_LOG (argv, and whether EVALSCOPE_API_KEY was set)
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import sys
-import urllib.error
-import urllib.request
+import urllib.parse
 from pathlib import Path
 
 ASSETS = Path(__file__).parent / "evalscope"
@@ -26,14 +26,17 @@ def _arg(argv: list[str], flag: str, default: str | None = None) -> str | None:
 
 def _ask(api_url: str, model: str, key: str) -> int:
     body = json.dumps({"model": model, "messages": [{"role": "user", "content": "hi"}]}).encode()
-    request = urllib.request.Request(f"{api_url}/chat/completions", data=body,
-                                     headers={"Authorization": f"Bearer {key}",
-                                              "Content-Type": "application/json"})
+    parts = urllib.parse.urlsplit(f"{api_url}/chat/completions")
+    # Keep-alive and a client-side close, as evalscope's HTTP client does.
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
     try:
-        with urllib.request.urlopen(request, timeout=10) as resp:
-            return int(resp.status)
-    except urllib.error.HTTPError as exc:
-        return exc.code
+        conn.request("POST", parts.path, body=body, headers={"Authorization": f"Bearer {key}",
+                                                             "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        resp.read()
+        return int(resp.status)
+    finally:
+        conn.close()
 
 
 def _report(dataset: str, model: str, mode: str) -> dict[str, object]:

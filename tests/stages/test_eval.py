@@ -90,6 +90,16 @@ def test_errored_requests_fail_the_stage(tmp_path: Path, monkeypatch: pytest.Mon
                               "incomplete; general_mcq: no score (no successful samples)")
 
 
+def test_a_failed_eval_resumes_from_deploy_because_the_server_is_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_EVAL", "rc1")
+    pipeline = write_pipeline(tmp_path)
+    with pytest.raises(StageFailed) as info:
+        go(pipeline)
+    assert str(info.value).endswith(f"resume with:\n  swiftpipe run {pipeline} --from deploy")
+
+
 def test_ignore_errors_passes_with_a_notice(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
@@ -125,3 +135,22 @@ def test_compare_base_serves_the_base_model_and_writes_the_comparison(
     assert record.outputs["flags"] and "identical" in record.outputs["flags"][0]
     assert "base vs fine-tuned: identical" in capfd.readouterr().err
     assert (tmp_path / "runs" / "t" / "eval" / "base" / "reports" / "tiny-base" / "general_mcq.json").is_file()
+
+
+def test_a_stopped_server_is_restarted_only_when_a_later_stage_runs(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    pipeline = write_pipeline(tmp_path)
+    go(pipeline)
+    capfd.readouterr()
+    go(pipeline)  # the server was stopped at the end; nothing needs it
+    err = capfd.readouterr().err
+    assert "deploy: skipped (up to date; not needed)" in err and "eval: skipped (up to date)" in err
+    with pytest.raises(UserError) as info:  # `make eval` uses the server `make deploy` left up
+        run(pipeline, overrides=[], selection=Selection(only="eval", force=True), keep_serving=False)
+    assert str(info.value).startswith("stages.eval: no server answers at http://127.0.0.1:")
+    assert str(info.value).endswith("/v1; run the deploy stage first")
+    run(pipeline, overrides=["stages.eval.limit=2"], selection=Selection(), keep_serving=False)
+    err = capfd.readouterr().err
+    assert "deploy: running (the server is not running)" in err
+    assert "eval: running (last attempt failed)" in err  # the forced attempt above failed
