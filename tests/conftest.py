@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import textwrap
@@ -75,8 +76,6 @@ def no_process_outlives_the_tests(tmp_path_factory: pytest.TempPathFactory) -> o
     yield
     left = _leftovers(marker)
     for pid, _ in left:
-        try:
+        with contextlib.suppress(OSError):
             os.killpg(os.getpgid(pid), 9)
-        except OSError:
-            pass
     assert not left, f"processes outlived the tests: {left}"

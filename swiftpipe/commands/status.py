@@ -40,9 +40,13 @@ def _key_output(outputs: dict[str, Any]) -> str:
         return "; ".join(f"{name} {_score(p)}" for name, p in primary.items())
     for key in KEY_OUTPUTS:
         if outputs.get(key):
-            serving = {True: " (serving)", False: " (stopped)"}.get(outputs.get("running"), "") if key == "url" else ""
-            return f"{key}: {outputs[key]}{serving}"
+            return f"{key}: {outputs[key]}{_serving(outputs) if key == 'url' else ''}"
     return ""
+
+
+def _serving(outputs: dict[str, Any]) -> str:
+    running = outputs.get("running")
+    return "" if running is None else (" (serving)" if running else " (stopped)")
 
 
 def _score(primary: Any) -> str:

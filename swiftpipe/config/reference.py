@@ -49,10 +49,12 @@ def rows(cls: type[Any] = Pipeline, prefix: str = "") -> list[str]:
         doc = f.metadata.get("doc", "")
         if get_origin(tp) is list and dataclasses.is_dataclass(get_args(tp)[0]):
             out.append(f"| `{key}` | list of sections | {_default(f)} | {doc} |")
-            out += rows(get_args(tp)[0], f"{key}[].")
+            item: type[Any] = get_args(tp)[0]
+            out += rows(item, f"{key}[].")
             continue
         out.append(f"| `{key}` | {_type_name(tp)} | {_default(f)} | {doc} |")
-        section = [a for a in (tp, *get_args(tp)) if dataclasses.is_dataclass(a)]
+        section: list[type[Any]] = [a for a in (tp, *get_args(tp)) if isinstance(a, type)
+                                    and dataclasses.is_dataclass(a)]
         if section:
             out += rows(section[0], f"{key}.")
     return out
