@@ -37,6 +37,18 @@ class ScoreRow:
         return None if self.finetuned is None or self.base is None else self.finetuned - self.base
 
 
+@dataclass(frozen=True)
+class DataRows:
+    """The data stage's accounting: every row in is either out (train/val) or rejected."""
+
+    rows_in: int
+    train: int
+    val: int
+    rejected: int
+    reasons: dict[str, int]
+    invariant_ok: bool
+
+
 @dataclass
 class ReportData:
     title: str
@@ -51,6 +63,7 @@ class ReportData:
     scores: list[ScoreRow] = field(default_factory=list)
     flags: list[str] = field(default_factory=list)
     server: str | None = None  # "running at URL" / "stopped"
+    data: DataRows | None = None
     links: list[tuple[str, str]] = field(default_factory=list)  # (label, relative path)
 
 
@@ -62,6 +75,8 @@ def collect(pipeline: LoadedPipeline, manifest: Manifest, out_dir: Path) -> Repo
         versions={k: v for k, v in manifest.tool_versions.items() if v},
         stages=[_stage_row(n, manifest, out_dir) for n in names],
     )
+    data.data, data_links = _data_rows(manifest, out_dir)
+    data.links += data_links
     sft = manifest.stages.get("sft")
     if sft is not None and sft.outputs.get("run_dir"):
         data.train_loss, data.eval_loss = loss_curves(Path(sft.outputs["run_dir"]) / "logging.jsonl")
@@ -75,6 +90,25 @@ def collect(pipeline: LoadedPipeline, manifest: Manifest, out_dir: Path) -> Repo
         running = deploy.outputs.get("running") and deploy.outputs.get("kept")
         data.server = f"running at {deploy.outputs.get('api_url')}" if running else "stopped"
     return data
+
+
+def _data_rows(manifest: Manifest, out_dir: Path) -> tuple[DataRows | None, list[tuple[str, str]]]:
+    record = manifest.stages.get("data")
+    report = record.outputs.get("report") if record is not None else None
+    try:
+        stats = json.loads(Path(report).read_text(encoding="utf-8")) if report else None
+    except (OSError, ValueError):
+        return None, []
+    if not isinstance(stats, dict):
+        return None, []
+    rows = DataRows(int(stats.get("rows_in", 0)), int(stats.get("train", 0)), int(stats.get("val", 0)),
+                    int(stats.get("rejected", 0)), dict(stats.get("rejects_by_reason") or {}),
+                    bool(stats.get("invariant_ok")))
+    assert record is not None
+    links = [(label, _rel(record.outputs[key], out_dir)) for label, key in
+             (("data report (JSON)", "report"), ("rejected rows", "rejects"))
+             if record.outputs.get(key) and Path(record.outputs[key]).is_file()]
+    return rows, links
 
 
 def _git(manifest: Manifest) -> str | None:

@@ -87,6 +87,19 @@ def _stages_html(data: ReportData) -> str:
     return f"<section><h2>Stages</h2><table>{head}{''.join(rows)}</table></section>"
 
 
+def _data_text(data: ReportData) -> str:
+    d = data.data
+    assert d is not None
+    reasons = ", ".join(f"{k} {v}" for k, v in sorted(d.reasons.items())) or "none"
+    check = "rows in = train + val + rejected" if d.invariant_ok else "row accounting does NOT add up"
+    return (f"{d.rows_in} rows in: {d.train} train, {d.val} validation, {d.rejected} rejected "
+            f"({reasons}); {check}")
+
+
+def _data_html(data: ReportData) -> str:
+    return f"<section><h2>Data</h2><p>{escape(_data_text(data))}</p></section>" if data.data else ""
+
+
 def _scores_html(data: ReportData) -> str:
     if not data.scores:
         return ""
@@ -123,7 +136,7 @@ def html(data: ReportData, images: list[Path]) -> str:
         f"</head><body><main><header><h1>{escape(data.title)}</h1><p>swiftpipe report · {escape(data.generated)}"
         f"{' · ' + escape(versions) if versions else ''}</p></header>"
         f"<section><div class=meta>{''.join(meta)}</div></section>"
-        f"{_scores_html(data)}{charts if images else ''}{_stages_html(data)}"
+        f"{_scores_html(data)}{charts if images else ''}{_data_html(data)}{_stages_html(data)}"
         f"{'<section><h2>Files</h2><ul class=links>' + links + '</ul></section>' if links else ''}"
         "</main></body></html>\n"
     )
@@ -142,6 +155,8 @@ def markdown(data: ReportData, images: list[Path]) -> str:
         lines += [f"\n> warning: {f}" for f in data.flags]
     if images:
         lines += ["", "## Charts", ""] + [f"![{p.stem}]({p.name})" for p in images]
+    if data.data:
+        lines += ["", "## Data", "", _data_text(data)]
     lines += ["", "## Stages", "", "| stage | status | started | duration | log |", "|---|---|---|---:|---|"]
     lines += [f"| {s.name} | {s.status} | {s.started or '–'} | {_dur(s.duration_s)} | "
               f"{f'[log]({s.log})' if s.log else ''} |" for s in data.stages]

@@ -58,3 +58,19 @@ def test_report_files(tmp_path: Path) -> None:
 def test_pretty_metric() -> None:
     assert pretty_metric(ROUGE) == "rouge (recall, l)" and pretty_metric("accuracy:mean") == "accuracy"
     assert pretty_metric("mean_acc") == "mean_acc"
+
+
+def test_data_accounting_is_shown(tmp_path: Path) -> None:
+    (tmp_path / "pipeline.yaml").write_text("name: demo\nmodel: m\n")
+    loaded = load_pipeline(tmp_path / "pipeline.yaml", [])
+    stats = {"rows_in": 10, "train": 6, "val": 1, "rejected": 3, "invariant_ok": True,
+             "rejects_by_reason": {"duplicate": 1, "invalid_json": 2}}
+    (tmp_path / "report.json").write_text(json.dumps(stats))
+    (tmp_path / "rejects.jsonl").write_text("{}\n")
+    manifest = Manifest(str(tmp_path / "pipeline.yaml"), str(loaded.workdir))
+    manifest.stages["data"] = StageRecord(status="succeeded", outputs={
+        "report": str(tmp_path / "report.json"), "rejects": str(tmp_path / "rejects.jsonl")})
+    page = write_report(loaded, manifest).read_text()
+    assert ("10 rows in: 6 train, 1 validation, 3 rejected (duplicate 1, invalid_json 2); "
+            "rows in = train + val + rejected") in page
+    assert 'href="../../../rejects.jsonl"' in page
