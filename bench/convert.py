@@ -2,13 +2,18 @@
 
     python bench/convert.py [--rows 1000000] [--swift-rows 200000] [--keep DIR]
 
-Generates N synthetic ShareGPT rows, then measures, each in its own child process (peak RSS
-from that child's rusage via os.wait4):
+Generates N synthetic ShareGPT rows, then measures, each in its own child process:
   (a) floor    - read each line and json.loads it, nothing else;
-  (b) convert  - `python -m swiftpipe convert IN -o OUT` (whole process, start-up included);
+  (b) convert  - `python -m swiftpipe convert IN -o OUT [--jobs J]` (whole process, start-up and
+                 worker start-up included; by default one worker process per CPU);
   (c) ms-swift - `swift.dataset.load_dataset([IN])`: HF datasets JSON load + MessagesPreprocessor.
                  Timed inside the child around the call only (its ~10 s of imports excluded),
-                 on the first --swift-rows rows when that is smaller than N.
+                 on the first --swift-rows rows when that is smaller than N. num_proc=1 and
+                 load_from_cache_file=False are `swift sft`'s defaults (--dataset_num_proc 1).
+Peak RSS is summed over the whole process tree: each process's own peak (VmHWM, polled from
+/proc every 20 ms while it runs; for the child itself also its rusage from os.wait4), added
+up. Peaks that happened at different moments are added as if simultaneous, and pages shared
+between processes are counted in each, so the sum can only overstate the true peak.
 Prints rows/s and peak RSS side by side with PASS/FAIL against the targets.
 """
 
@@ -91,24 +96,64 @@ def _count_lines(path: Path) -> int:
         return sum(1 for _ in f)
 
 
-def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[str, float, float]:
-    """Run `cmd`; return (stdout, wall seconds, peak RSS in MB) of that child alone."""
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(c) for c in f.read().split()]
+    except OSError:
+        return []
+
+
+def _hwm_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _poll_tree(root: int, peaks: dict[int, int]) -> None:
+    """Record the peak RSS so far of `root` and all its descendants."""
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        peaks[pid] = max(peaks.get(pid, 0), _hwm_kb(pid))
+        todo += _children(pid)
+
+
+def measure(cmd: list[str], env: dict[str, str] | None = None) -> tuple[str, float, float, int]:
+    """Run `cmd`; return (stdout, wall seconds, summed peak RSS in MB, processes in the tree)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    out = proc.stdout.read().decode() if proc.stdout else ""
-    err = proc.stderr.read().decode() if proc.stderr else ""
+    with tempfile.TemporaryFile() as out_f, tempfile.TemporaryFile() as err_f:
+        proc = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, env=env)
+        peaks: dict[int, int] = {}
+        while True:
+            _poll_tree(proc.pid, peaks)
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            time.sleep(0.02)
+        wall = time.perf_counter() - start
+        out_f.seek(0)
+        err_f.seek(0)
+        out, err = out_f.read().decode(), err_f.read().decode()
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         sys.exit(f"{cmd[:4]} failed with exit code {code}:\n{err[-3000:]}")
-    return out, wall, usage.ru_maxrss / 1024
+    # wait4's figure is the larger of the child's and its largest child's peak: using it for
+    # the child can only overstate.
+    peaks[proc.pid] = max(peaks.get(proc.pid, 0), usage.ru_maxrss)
+    return out, wall, sum(peaks.values()) / 1024, len([p for p in peaks.values() if p])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--swift-rows", type=int, default=200_000)
+    parser.add_argument("--swift-rows", type=int, help="run (c) on the first N rows only (default: all)")
+    parser.add_argument("--jobs", type=int, help="swiftpipe convert --jobs (default: its own, one per CPU)")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep the files")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="swiftpipe-bench-"))
@@ -118,12 +163,14 @@ def main() -> None:
         generate(data, args.rows)
     print(f"input: {args.rows:,} rows, {data.stat().st_size / 1e6:,.0f} MB ({data})", flush=True)
 
-    out, _, floor_rss = measure([sys.executable, "-c", FLOOR, str(data)])
+    print(f"load before: {os.getloadavg()[0]:.2f} (1-min average, {os.cpu_count()} CPUs)", flush=True)
+    out, _, floor_rss, _ = measure([sys.executable, "-c", FLOOR, str(data)])
     n, secs = out.split()
     floor = int(n) / float(secs)
 
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    _, wall, conv_rss = measure(
+    jobs = ["--jobs", str(args.jobs)] if args.jobs else []
+    _, wall, conv_rss, procs = measure(
         [
             sys.executable,
             "-m",
@@ -134,12 +181,13 @@ def main() -> None:
             str(work / "out.jsonl"),
             "--max-reject-ratio",
             "0",
+            *jobs,
         ],
         env,
     )
     conv = args.rows / wall
 
-    swift_rows = min(args.swift_rows, args.rows)
+    swift_rows = min(args.swift_rows or args.rows, args.rows)
     swift_in = data
     if swift_rows < args.rows:
         swift_in = work / f"sharegpt-head{swift_rows}.jsonl"
@@ -155,11 +203,12 @@ def main() -> None:
         "HF_HUB_OFFLINE": "1",
         "MODELSCOPE_OFFLINE": "1",
     }
-    out, _, swift_rss = measure([sys.executable, "-c", SWIFT, str(swift_in)], senv)
+    out, _, swift_rss, _ = measure([sys.executable, "-c", SWIFT, str(swift_in)], senv)
     n, secs = out.strip().splitlines()[-1].split()
     swift = int(n) / float(secs)
 
     report(floor, floor_rss, conv, conv_rss, swift, swift_rss, args.rows, swift_rows)
+    print(f"(b) ran as {procs} process(es), RSS summed over them; load after: {os.getloadavg()[0]:.2f}")
 
 
 def report(

@@ -145,16 +145,18 @@ def tiny_model(directory: Path, force: bool) -> None:
 @click.option("--tokenizer", type=click.Path(path_type=Path),
               help="Model directory with tokenizer.json, for token lengths.")
 @click.option("--max-length", type=int, help="Reject rows longer than this many tokens (estimate).")
+@click.option("--jobs", type=int, help="Worker processes for large JSON Lines files (default: one per CPU).")
 def convert(inputs: tuple[Path, ...], output: Path, fmt: str, rejects: Path | None,
             report: Path | None, max_reject_ratio: float, dedupe: bool, system: str | None,
-            val_ratio: float, seed: int, tokenizer: Path | None, max_length: int | None) -> None:
+            val_ratio: float, seed: int, tokenizer: Path | None, max_length: int | None,
+            jobs: int | None) -> None:
     """Convert datasets to ms-swift JSONL; every dropped row is listed with its reason."""
     from swiftpipe.commands.convert import convert as convert_cmd
 
     _exit(lambda: convert_cmd(list(inputs), output, fmt=fmt, rejects=rejects, report=report,
                               max_reject_ratio=max_reject_ratio, dedupe=dedupe, system=system,
                               val_ratio=val_ratio, seed=seed, tokenizer=tokenizer,
-                              max_length=max_length))
+                              max_length=max_length, jobs=jobs))
 
 
 def _exit(func: Callable[[], int]) -> NoReturn:

@@ -8,6 +8,9 @@ Outputs, all written atomically (`<name>.tmp`, then renamed):
 * `<stem>.rejects.jsonl` beside `OUT` unless `rejects` is given - one line per rejected row;
 * `<stem>.report.json` beside `OUT` unless `report` is given - counts and length statistics.
 
+Large JSON Lines inputs (32 MiB and up, plain or .gz) are converted by worker processes, one
+per CPU unless `--jobs` says otherwise; the outputs are byte for byte those of `--jobs 1`.
+
 Exit codes: 0 written; 1 too many rows rejected (or none left), train/val not written;
 2 a user error (raised as `UserError`).
 """
@@ -39,6 +42,7 @@ def convert(
     tokenizer: Path | None,
     max_length: int | None,
     val_output: Path | None = None,
+    jobs: int | None = None,
 ) -> int:
     """Convert `inputs` into `output` (+ validation, rejects and report files); return the exit code."""
     options = ConvertOptions(
@@ -55,6 +59,7 @@ def convert(
         seed=seed,
         tokenizer=tokenizer,
         max_length=max_length,
+        jobs=jobs,
     )
     check_options(options)
     console.step(f"convert {len(inputs)} file(s) -> {output}")
@@ -90,6 +95,8 @@ def check_options(options: ConvertOptions) -> None:
         raise UserError(f"--max-length {options.max_length}: must be a positive number of tokens")
     if options.max_length is not None and options.tokenizer is None:
         raise UserError("--max-length needs --tokenizer MODEL_DIR to count tokens; pass both")
+    if options.jobs is not None and options.jobs < 1:
+        raise UserError(f"--jobs {options.jobs}: must be at least 1 (1 converts without worker processes)")
     _check_collisions(options)
 
 

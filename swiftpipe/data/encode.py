@@ -12,11 +12,16 @@ import json
 from json.encoder import encode_basestring, encode_basestring_ascii
 
 from swiftpipe.data.messages import Message
+from swiftpipe.data.roles import ASSISTANT, SYSTEM, TOOL_CALL, TOOL_RESPONSE, USER
 
 _general = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
+# What precedes a plain message's quoted content, per role (roles need no escaping).
+HEADS = {r: f'{{"role": "{r}", "content": ' for r in (SYSTEM, USER, ASSISTANT, TOOL_CALL, TOOL_RESPONSE)}
 
-def _quote(text: str) -> str:
+
+def quote(text: str) -> str:
+    """`text` as a JSON string, as `json.dumps(text, ensure_ascii=False)` writes it."""
     # For ASCII text both escapers give the same result; the ASCII one is faster there.
     return encode_basestring_ascii(text) if text.isascii() else encode_basestring(text)
 
@@ -27,8 +32,8 @@ def encode_row(messages: list[Message], tools: str | None) -> str:
     for m in messages:
         if len(m) != 2:
             return _slow(messages, tools)
-        parts.append(f'{{"role": "{m["role"]}", "content": {_quote(m["content"])}}}')
-    tail = "" if tools is None else f', "tools": {_quote(tools)}'
+        parts.append(f"{HEADS[m['role']]}{quote(m['content'])}}}")
+    tail = "" if tools is None else f', "tools": {quote(tools)}'
     return f'{{"messages": [{", ".join(parts)}]{tail}}}\n'
 
 

@@ -7,12 +7,9 @@ import time
 
 from swiftpipe import console
 
-# Rows between clock reads: keeps the check off the per-row path.
-CHECK_EVERY = 8192
-
 
 class Progress:
-    """Call `maybe_report(rows)` every `CHECK_EVERY` rows; it prints when the interval passed."""
+    """Call `maybe_report(rows)` after each run of rows (never per row); it prints when the interval passed."""
 
     def __init__(self, label: str) -> None:
         self._label = label

@@ -28,6 +28,20 @@ class AtomicFile:
         self._file: IO[bytes] = open(self._tmp, "wb", buffering=1 << 20)  # noqa: SIM115
         self.write = self._file.write
 
+    def copy_from(self, fd: int, offset: int, count: int) -> None:
+        """Append `count` bytes of the open file `fd` from `offset`, copied by the kernel."""
+        self._file.flush()  # what was written before goes first
+        out = self._file.fileno()
+        while count > 0:
+            try:
+                done = os.copy_file_range(fd, out, count, offset)
+            except (AttributeError, OSError):  # not Linux, or not between these file systems
+                done = os.write(out, os.pread(fd, min(count, 1 << 20), offset))
+            if done == 0:
+                raise OSError(f"{self._tmp}: copying stopped short with {count} bytes left")
+            offset += done
+            count -= done
+
     def commit(self) -> None:
         """Flush, fsync and rename over `path`."""
         self._file.flush()

@@ -33,7 +33,11 @@ NEXT: dict[str, frozenset[str]] = {
 
 def check_turns(messages: list[Message]) -> None:
     """Raise `Reject('no_assistant' | 'bad_turn_order')` unless `messages` follow the rule."""
-    roles = [m["role"] for m in messages]
+    check_roles([m["role"] for m in messages])
+
+
+def check_roles(roles: list[str]) -> None:
+    """`check_turns` for the conversation's roles alone, in order."""
     if ASSISTANT not in roles:
         raise Reject("no_assistant", f"no assistant turn (roles: {', '.join(roles)})")
     first = 1 if roles[0] == SYSTEM else 0

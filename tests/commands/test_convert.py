@@ -72,6 +72,7 @@ def test_reject_ratio_above_limit_exits_1(tmp_path: Path, capsys: pytest.Capture
         (dict(max_reject_ratio=-0.1), "--max-reject-ratio -0.1: must be between 0 and 1"),
         (dict(max_length=0, tokenizer=Path("t")), "--max-length 0: must be a positive number of tokens"),
         (dict(max_length=10), "--max-length needs --tokenizer MODEL_DIR to count tokens; pass both"),
+        (dict(jobs=0), "--jobs 0: must be at least 1 (1 converts without worker processes)"),
     ],
 )
 def test_user_errors(tmp_path: Path, change: dict[str, Any], message: str) -> None:

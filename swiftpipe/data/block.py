@@ -1,0 +1,230 @@
+"""Convert a run of rows into the lines of the train, validation and rejects files.
+
+This is all the per-row work, and it depends on nothing outside the run of rows, so the same
+function serves the serial path (runs of rows from any reader) and the worker processes
+(blocks of JSON Lines): both hand a `BlockResult` to `apply.Applier`, which writes it, so the
+two paths cannot drift apart. The one decision that needs every earlier row, whether a row is
+a duplicate, is left to the applier: a block lists the rows that reached the dedupe step as
+`Candidate`s with their content hash, in input order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from swiftpipe.data.dedupe import content_key
+from swiftpipe.data.encode import encode_row
+from swiftpipe.data.fastpath import SHAPES, FastPath
+from swiftpipe.data.formats import NORMALISERS, normalise_tools
+from swiftpipe.data.messages import Message, type_name, with_system
+from swiftpipe.data.read import Record
+from swiftpipe.data.reject import Reject, clip
+from swiftpipe.data.split import Splitter
+from swiftpipe.data.tokens import TokenCounter
+from swiftpipe.data.validate import check_turns
+
+TRAIN, VAL, REJECTED = 0, 1, 2
+_Pending = tuple[Record, bytes, list[Message], "str | None", int]
+
+
+class RejectLine(NamedTuple):
+    """A rejected row: what its line in the rejects file and the report's examples hold.
+    `line` counts from the block's first line (see `BlockResult.first_line`)."""
+
+    line: int
+    item: int | None
+    reason: str
+    message: str
+    row: str  # the clipped source text
+
+
+class Candidate(NamedTuple):
+    """A row that reached the dedupe step: its hash, and where it went if it is not a duplicate
+    (`kind` TRAIN/VAL at `position` in that list, or REJECTED), with its statistics."""
+
+    key: int
+    line: int
+    item: int | None
+    row: str  # the clipped source text, for the reject line if it is a duplicate
+    kind: int
+    position: int
+    turns: int
+    chars: int
+    tokens: int  # -1 when not counted
+
+
+@dataclass
+class BlockResult:
+    """What a run of rows became, in input order within each list.
+
+    A worker does not know how many lines precede its block, so its line numbers count from
+    `first_line` (1 for the file's first block, else 2, so a byte-order mark is stripped only
+    where the file starts) and `lines` says how many lines the block holds; the applier adds
+    the lines before it. A worker may also leave its output lines in a `spool` file, holding
+    `train_bytes` of train lines then `val_bytes` of validation lines (see parallel.py).
+    """
+
+    rows: int = 0
+    first_line: int = 1
+    lines: int = 0
+    spool: str | None = None
+    train_bytes: int = 0
+    val_bytes: int = 0
+    train: list[bytes] = field(default_factory=list)
+    val: list[bytes] = field(default_factory=list)
+    train_rows: int = 0
+    val_rows: int = 0
+    rejects: list[RejectLine] = field(default_factory=list)
+    candidates: list[Candidate] = field(default_factory=list)
+    turns: Counter[int] = field(default_factory=Counter)
+    chars: Counter[int] = field(default_factory=Counter)
+    tokens: Counter[int] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The run-wide options the per-row work needs (sent once to each worker)."""
+
+    system: str | None
+    dedupe: bool
+    val_ratio: float
+    seed: int
+    tokenizer: Path | None
+    max_length: int | None
+
+
+def reject_line(record: Record, reject: Reject, row: str | None = None) -> RejectLine:
+    """The reject for `record`; `row` its source text when already clipped."""
+    return RejectLine(record.line, record.item, reject.reason, reject.message, clip(record.raw) if row is None else row)
+
+
+def reject_data(source: str, reject: RejectLine, line_offset: int) -> bytes:
+    """The rejects-file line for `reject`, a row of `source`."""
+    entry: dict[str, Any] = {"source": source, "line": reject.line + line_offset}
+    if reject.item is not None:
+        entry["index"] = reject.item
+    entry.update(reason=reject.reason, message=reject.message, row=reject.row)
+    return (json.dumps(entry, ensure_ascii=False) + "\n").encode("utf-8", "replace")
+
+
+def order(line: RejectLine | Candidate) -> tuple[int, int]:
+    """Input order: line, then element index (JSON arrays can hold many rows on one line)."""
+    return line.line, -1 if line.item is None else line.item
+
+
+class BlockConverter:
+    """`convert(records, fmt)` -> `BlockResult`; holds only run-wide, read-only state."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._is_val = Splitter(settings.val_ratio, settings.seed).is_val if settings.val_ratio > 0 else None
+        self._counter = TokenCounter(settings.tokenizer) if settings.tokenizer else None
+
+    def convert(self, records: Iterable[Record], fmt: str) -> BlockResult:
+        """Convert `records`, rows of one file in format `fmt`."""
+        out = BlockResult()
+        normalise = NORMALISERS.get(fmt, NORMALISERS["messages"])
+        fast = self._fast_path(fmt)
+        pending: list[_Pending] = []
+        is_val, train, val, turns, chars = self._is_val, out.train, out.val, out.turns, out.chars
+        for record in records:
+            out.rows += 1
+            row = record.value
+            if fast is not None and type(row) is dict and len(row) == 1 and (got := fast(row, "\\" not in record.raw)):
+                line, n, c = got
+                turns[n] += 1
+                chars[c] += 1
+                (val if is_val is not None and is_val(line) else train).append(line)
+            elif record.reject is not None:
+                out.rejects.append(reject_line(record, record.reject))
+            else:
+                self._general(out, record, normalise, pending)
+        if pending:
+            self._count_tokens(out, pending)
+        out.train_rows, out.val_rows = len(train), len(val)
+        return out
+
+    def _fast_path(self, fmt: str) -> Callable[[dict[str, Any], bool], tuple[bytes, int, int] | None] | None:
+        # The shortcut knows nothing of hashes and tokens; with those on, every row goes the
+        # general way (they cost far more than the shortcut saves anyway).
+        s = self._settings
+        if fmt not in SHAPES or s.dedupe or self._counter is not None:
+            return None
+        if s.system is not None and type(s.system) is not str:
+            return None
+        return FastPath(fmt, s.system).line
+
+    def _general(
+        self,
+        out: BlockResult,
+        record: Record,
+        normalise: Callable[[dict[str, Any]], list[Message]],
+        pending: list[_Pending],
+    ) -> None:
+        try:
+            messages, tools = self._messages(record.value, normalise)
+        except Reject as reject:
+            out.rejects.append(reject_line(record, reject))
+            return
+        key = content_key(messages, tools) if self._settings.dedupe else -1
+        try:
+            line = encode_row(messages, tools).encode()
+        except UnicodeEncodeError:
+            bad = Reject("invalid_utf8", "a string holds an unpaired surrogate (a \\ud800-\\udfff escape)")
+            self._reject_candidate(out, record, bad, key)
+            return
+        if self._counter is not None:
+            pending.append((record, line, messages, tools, key))
+        else:
+            self._emit(out, record, line, messages, key, -1)
+
+    def _messages(
+        self, row: object, normalise: Callable[[dict[str, Any]], list[Message]]
+    ) -> tuple[list[Message], str | None]:
+        if type(row) is not dict:
+            raise Reject("not_an_object", f"the row is {type_name(row)}, expected an object")
+        messages = normalise(row)
+        with_system(messages, row.get("system", self._settings.system), row.get("reasoning_language"))
+        check_turns(messages)
+        return messages, normalise_tools(row) if "tools" in row else None
+
+    def _emit(
+        self, out: BlockResult, record: Record, line: bytes, messages: list[Message], key: int, tokens: int
+    ) -> None:
+        n, c = len(messages), sum([len(m["content"]) for m in messages])
+        out.turns[n] += 1
+        out.chars[c] += 1
+        kind, lines = (VAL, out.val) if self._is_val is not None and self._is_val(line) else (TRAIN, out.train)
+        if key != -1:
+            candidate = Candidate(key, record.line, record.item, clip(record.raw), kind, len(lines), n, c, tokens)
+            out.candidates.append(candidate)
+        lines.append(line)
+
+    def _reject_candidate(self, out: BlockResult, record: Record, reject: Reject, key: int) -> None:
+        row = clip(record.raw)
+        out.rejects.append(reject_line(record, reject, row))
+        if key != -1:
+            out.candidates.append(Candidate(key, record.line, record.item, row, REJECTED, -1, 0, 0, -1))
+
+    def _count_tokens(self, out: BlockResult, pending: list[_Pending]) -> None:
+        """Tokenise the rows held back for length checks (in one batch), then place them."""
+        assert self._counter is not None
+        lengths = self._counter.count([(p[2], p[3]) for p in pending])
+        limit = self._settings.max_length
+        for (record, line, messages, _, key), length in zip(pending, lengths, strict=True):
+            out.tokens[length] += 1
+            if limit is not None and length > limit:
+                reject = Reject("too_long", f"about {length} tokens (estimate), above max_length {limit}")
+                self._reject_candidate(out, record, reject, key)
+                if key != -1:  # a duplicate of it must also take back its token count
+                    out.candidates[-1] = out.candidates[-1]._replace(tokens=length)
+            else:
+                self._emit(out, record, line, messages, key, length)
+        # Rows held back are placed after later rows; put both lists back in input order.
+        out.rejects.sort(key=order)
+        out.candidates.sort(key=order)
