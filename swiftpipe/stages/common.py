@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from swiftpipe import process
+from swiftpipe import process, swiftargs
 from swiftpipe.fingerprint import dir_digest
 from swiftpipe.stages.base import StageContext
 from swiftpipe.versions import tool_versions
@@ -16,6 +16,13 @@ FINGERPRINT_TOOLS = ("ms-swift", "torch", "transformers", "peft")
 def program(ctx: StageContext, name: str, overlay: dict[str, str | None], where: str) -> str:
     """Resolve `name` on the PATH the child will see (a stage venv comes first)."""
     return process.resolve_program(name, process.child_env(overlay), where)
+
+
+def swift_program(ctx: StageContext, overlay: dict[str, str | None], where: str, args: dict[str, Any]) -> str:
+    """The stage's `swift`, after checking that it accepts every name under `args:`."""
+    swift = program(ctx, "swift", overlay, where)
+    swiftargs.check(swift, args, f"{ctx.pipeline.display_name} › {where}")
+    return swift
 
 
 def model_inputs(ctx: StageContext) -> dict[str, Any]:

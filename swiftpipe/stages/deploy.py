@@ -21,7 +21,7 @@ from swiftpipe.errors import StageFailed, UserError
 from swiftpipe.manifest import StageRecord, save_manifest
 from swiftpipe.server import Server, ServerError, ServerInfo, ServerSpec
 from swiftpipe.stages.base import Pending, StageContext, StagePlan, StageResult
-from swiftpipe.stages.common import program, stage_versions
+from swiftpipe.stages.common import stage_versions, swift_program
 
 
 def deploy_config(ctx: StageContext) -> DeployConfig:
@@ -83,7 +83,7 @@ class DeployStage:
         facts = backends.probe(process.child_env(env))
         backend, why = backends.resolve(cfg.backend, facts)
         notes.append(f"backend: {backend} ({why})")
-        swift = program(ctx, "swift", env, "stages.deploy")
+        swift = swift_program(ctx, env, "stages.deploy", cfg.args)
         argv = deploy_argv(swift, model, backend, cfg.port, served_name(ctx), cfg)
         if cfg.api_key_env:
             notes.append(f"API key: from ${cfg.api_key_env}, passed to swift in its environment")

@@ -21,7 +21,7 @@ from swiftpipe.errors import StageFailed
 from swiftpipe.fingerprint import dir_digest
 from swiftpipe.manifest import StageRecord
 from swiftpipe.stages.base import Pending, StageContext, StagePlan, StageResult
-from swiftpipe.stages.common import program, stage_versions
+from swiftpipe.stages.common import stage_versions, swift_program
 
 MERGED_FILES = ("config.json", "args.json")
 WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
@@ -40,7 +40,7 @@ class ExportStage:
         env = ctx.env(cfg.env, cfg.venv)
         ckpt, notes = self._checkpoint(ctx, cfg)
         merged = Pending(f"{ckpt}-merged") if isinstance(ckpt, Pending) else f"{ckpt}-merged"
-        argv = [program(ctx, "swift", env, "stages.export"), "export", "--adapters", ckpt,
+        argv = [swift_program(ctx, env, "stages.export", cfg.args), "export", "--adapters", ckpt,
                 "--merge_lora", "true", "--output_dir", merged + ".partial", *flags(cfg.args)]
         if isinstance(ckpt, Pending):
             return StagePlan(argv, env, {}, ready=False, notes=notes)

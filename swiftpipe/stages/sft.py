@@ -19,7 +19,7 @@ from swiftpipe.errors import StageFailed, UserError
 from swiftpipe.fingerprint import file_digest
 from swiftpipe.manifest import StageRecord
 from swiftpipe.stages.base import Pending, StageContext, StagePlan, StageResult
-from swiftpipe.stages.common import model_inputs, program, stage_versions
+from swiftpipe.stages.common import model_inputs, stage_versions, swift_program
 
 OUTPUT_DIR_LINE = re.compile(r"\[INFO:swift\] output_dir: (\S.*)$")
 FILTERED_LINE = re.compile(r"Dataset filtered, origin length: (\d+), filtered dataset length: (\d+)")
@@ -38,7 +38,7 @@ class SftStage:
         cfg = self._cfg(ctx)
         env = ctx.env({**tracking.swanlab_env(ctx), **cfg.env}, cfg.venv)
         train, val = self._datasets(ctx, cfg)
-        argv = [program(ctx, "swift", env, "stages.sft"), "sft", *model_args(ctx)]
+        argv = [swift_program(ctx, env, "stages.sft", cfg.args), "sft", *model_args(ctx)]
         argv += ["--dataset", *train]
         if val:
             argv += ["--val_dataset", *val]
