@@ -28,6 +28,12 @@ def describe(path: Path) -> Artifact:
     return Artifact(str(path), "file", size, digest)
 
 
+def stale_reason(artifacts: list[Artifact]) -> str | None:
+    """Why a stage's recorded outputs can no longer be reused, or None when they can."""
+    gone = missing(artifacts)
+    return f"{gone} is missing or changed" if gone else None
+
+
 def missing(artifacts: list[Artifact]) -> str | None:
     """The first artifact that is gone or changed size, or None when all are intact."""
     for art in artifacts:

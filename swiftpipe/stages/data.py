@@ -88,8 +88,7 @@ class DataStage:
         return StageResult(outputs, found, metrics)
 
     def stale(self, ctx: StageContext, record: StageRecord) -> str | None:
-        gone = artifacts.missing(record.artifacts)
-        return f"{gone} is missing or changed" if gone else None
+        return artifacts.stale_reason(record.artifacts)
 
     def close(self, ctx: StageContext) -> None:
         return None

@@ -157,8 +157,7 @@ class EvalStage:
         return {"compare_json": str(json_path), "compare_md": str(md_path), "flags": result.flags}
 
     def stale(self, ctx: StageContext, record: StageRecord) -> str | None:
-        gone = artifacts.missing(record.artifacts)
-        return f"{gone} is missing or changed" if gone else None
+        return artifacts.stale_reason(record.artifacts)
 
     def close(self, ctx: StageContext) -> None:
         return None  # the base server is stopped where it is started

@@ -81,8 +81,7 @@ class ExportStage:
         return StageResult(outputs, [artifacts.describe(final)])
 
     def stale(self, ctx: StageContext, record: StageRecord) -> str | None:
-        gone = artifacts.missing(record.artifacts)
-        return f"{gone} is missing or changed" if gone else None
+        return artifacts.stale_reason(record.artifacts)
 
     def close(self, ctx: StageContext) -> None:
         return None

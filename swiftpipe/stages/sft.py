@@ -133,8 +133,7 @@ class SftStage:
         return StageResult(outputs, arts, metrics)
 
     def stale(self, ctx: StageContext, record: StageRecord) -> str | None:
-        gone = artifacts.missing(record.artifacts)
-        return f"{gone} is missing" if gone else None
+        return artifacts.stale_reason(record.artifacts)
 
     def close(self, ctx: StageContext) -> None:
         return None
