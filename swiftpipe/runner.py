@@ -193,6 +193,7 @@ def _begin(ctx: StageContext, d: Decision) -> None:
     record.env = mask_env(d.plan.env)
     record.fingerprint, record.inputs = d.fingerprint, _masked_inputs(d.plan.inputs)
     record.started, record.ended, record.duration_s = now_iso(), None, None
+    ctx.previous[d.name] = record.outputs
     record.exit_code, record.message, record.outputs = None, None, {}
     record.log = str(ctx.log_path(d.name))
     save_manifest(ctx.manifest, ctx.workdir)

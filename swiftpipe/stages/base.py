@@ -75,6 +75,9 @@ class StageContext:
         # Stages that will run before this one in the current plan: their recorded
         # outputs are about to be replaced, so downstream plans see them as Pending.
         self.invalidated: set[str] = set()
+        # What each stage's record held before the current attempt reset it (e.g. a
+        # server an earlier, dead run left behind), for run() to clean up or name.
+        self.previous: dict[str, dict[str, Any]] = {}
         # The runner persists outputs a stage discovers mid-run (e.g. sft's run folder),
         # so a failed or interrupted attempt can still be resumed or inspected.
         self.on_output: Callable[[str, str, Any], None] | None = None

@@ -68,16 +68,8 @@ class DeployStage:
     name: ClassVar[str] = "deploy"
     ephemeral: ClassVar[bool] = True
 
-    def __init__(self) -> None:
-        # The server the manifest recorded before this attempt. The runner clears a
-        # stage's outputs when it starts it, so plan() (which reads, never writes)
-        # notes it here for run() to stop or to name.
-        self._previous: ServerInfo | None = None
-
     def plan(self, ctx: StageContext) -> StagePlan:
         cfg = deploy_config(ctx)
-        record = ctx.record(self.name)
-        self._previous = ServerInfo.from_outputs(record.outputs) if record is not None else None
         env = ctx.env(cfg.env, cfg.venv)
         model, notes = self._model(ctx)
         facts = backends.probe(process.child_env(env))
@@ -125,7 +117,7 @@ class DeployStage:
 
     def _replace_previous(self, ctx: StageContext) -> None:
         """A server kept on purpose is never replaced silently; one left by a dead run is stopped."""
-        prev = self._previous
+        prev = ServerInfo.from_outputs(ctx.previous.get(self.name))
         if prev is None or not prev.running or not serverrecord.is_ours(prev):
             return
         if not prev.kept:

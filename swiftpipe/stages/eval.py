@@ -41,16 +41,8 @@ class EvalStage:
     name: ClassVar[str] = "eval"
     ephemeral: ClassVar[bool] = False
 
-    def __init__(self) -> None:
-        # A base-model server an earlier attempt recorded (the runner clears outputs
-        # before run(); plan() only reads it). If that run died, run() stops it.
-        self._previous_base: ServerInfo | None = None
-
     def plan(self, ctx: StageContext) -> StagePlan:
         cfg = _cfg(ctx)
-        record = ctx.record(self.name)
-        base = record.outputs.get("base_server") if record is not None else None
-        self._previous_base = ServerInfo.from_outputs(base if isinstance(base, dict) else None)
         env = ctx.env(cfg.env, cfg.venv)
         datasets = evalcommand.dataset_args(ctx.pipeline, cfg)
         api_url = ctx.output("deploy", "api_url")
@@ -89,7 +81,9 @@ class EvalStage:
         api_url = plan.argv[plan.argv.index("--api-url") + 1]
         if http_status(api_url.removesuffix("/v1") + "/health") != 200:
             raise UserError(f"stages.eval: no server answers at {api_url}; run the deploy stage first")
-        serverrecord.reap(self._previous_base)
+        # A base-model server an earlier attempt recorded and never stopped (that run died).
+        base = ctx.previous.get(self.name, {}).get("base_server")
+        serverrecord.reap(ServerInfo.from_outputs(base if isinstance(base, dict) else None))
         _move_aside(ctx.workdir / "eval")
         env = self._env(ctx, plan)
         finetuned = self._evaluate(ctx, plan.argv, env)
