@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -244,14 +243,6 @@ def run(
             raise
         finally:
             proc.stdout.close()
-
-
-def pump_in_thread(proc: subprocess.Popen[bytes], tee: Tee) -> threading.Thread:
-    """Forward a long-running child's output in the background (used for servers)."""
-    assert proc.stdout is not None
-    thread = threading.Thread(target=tee.pump, args=(proc.stdout,), daemon=True)
-    thread.start()
-    return thread
 
 
 def install_signal_handlers() -> None:

@@ -24,17 +24,3 @@ def content_key(messages: list[Message], tools: str | None) -> int:
     digest = blake2b("\x1e".join(parts).encode("utf-8", "surrogatepass"), digest_size=8)
     return int.from_bytes(digest.digest(), "big")
 
-
-class Deduper:
-    """Remembers the rows seen so far; `first_seen` says whether this one is new."""
-
-    def __init__(self) -> None:
-        self._seen: set[int] = set()
-
-    def first_seen(self, messages: list[Message], tools: str | None) -> bool:
-        """True the first time a conversation is seen, False for every later copy."""
-        key = content_key(messages, tools)
-        if key in self._seen:
-            return False
-        self._seen.add(key)
-        return True
