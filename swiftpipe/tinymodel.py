@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 # Bumped whenever the builder's output changes, so older builds are rebuilt.
 VERSION = 2
@@ -38,26 +42,33 @@ _CHAT_TEMPLATE = (
 )
 
 
+def train_bpe(corpus: list[str], vocab_size: int) -> Tokenizer:
+    """A byte-level BPE tokenizer with the ChatML specials, trained on `corpus` (deterministic)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    bpe = Tokenizer(models.BPE(unk_token=None))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=SPECIAL_TOKENS,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    bpe.train_from_iterator(corpus, trainer=trainer)
+    return bpe
+
+
 def build_tiny_model(out_dir: Path, *, seed: int = 0) -> Path:
     """Write a tokenizer and a 2-layer Qwen3 model into `out_dir`; return it.
 
     Imports torch/transformers lazily: the CLI must stay fast without them.
     """
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast, Qwen3Config, Qwen3ForCausalLM
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    bpe = Tokenizer(models.BPE(unk_token=None))
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=512,
-        special_tokens=SPECIAL_TOKENS,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    bpe.train_from_iterator(_CORPUS * 4, trainer=trainer)
+    bpe = train_bpe(_CORPUS * 4, vocab_size=512)
     tok = PreTrainedTokenizerFast(
         tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>"
     )

@@ -14,20 +14,9 @@ DATASETS = Path(__file__).parent.parent.parent / "datasets"
 @pytest.fixture(scope="session")
 def tiny_tokenizer(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A model directory holding only a small BPE tokenizer.json with the ChatML specials."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from swiftpipe.tinymodel import train_bpe
 
-    from swiftpipe.tinymodel import SPECIAL_TOKENS
-
-    bpe = Tokenizer(models.BPE(unk_token=None))
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=SPECIAL_TOKENS,
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    bpe.train_from_iterator(["the user asks and the assistant answers"] * 4, trainer=trainer)
+    bpe = train_bpe(["the user asks and the assistant answers"] * 4, vocab_size=400)
     out = tmp_path_factory.mktemp("tok")
     bpe.save(str(out / "tokenizer.json"))
     return out
