@@ -16,7 +16,7 @@ from swiftpipe import __version__
 from swiftpipe.errors import boundary
 
 if TYPE_CHECKING:
-    from swiftpipe.runner import Selection
+    from swiftpipe.engine.runner import Selection
 
 PIPELINE = click.argument("pipeline", type=click.Path(path_type=Path), default="pipeline.yaml")
 SET = click.option(
@@ -27,7 +27,7 @@ STAGE_NAMES = click.Choice(["data", "sft", "export", "deploy", "eval"])
 
 
 def _selection(only: str | None, from_: str | None, until: str | None, force: bool) -> Selection:
-    from swiftpipe.runner import Selection
+    from swiftpipe.engine.runner import Selection
 
     return Selection(from_stage=from_, until=until, only=only, force=force)
 

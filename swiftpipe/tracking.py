@@ -18,8 +18,8 @@ import sys
 from pathlib import Path
 
 from swiftpipe import console, process
-from swiftpipe.manifest import atomic_write_text
-from swiftpipe.stages.base import StageContext
+from swiftpipe.engine.manifest import atomic_write_text
+from swiftpipe.engine.stage import StageContext
 
 # Runs in a child, so swanlab's console capture and threads never touch swiftpipe.
 _LOG_SCRIPT = """

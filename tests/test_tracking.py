@@ -8,9 +8,9 @@ import pytest
 
 from swiftpipe import tracking
 from swiftpipe.config.load import load_pipeline
+from swiftpipe.engine.manifest import Manifest
+from swiftpipe.engine.stage import StageContext
 from swiftpipe.errors import UserError
-from swiftpipe.manifest import Manifest
-from swiftpipe.stages.base import StageContext
 
 
 def ctx_for(tmp_path: Path, tracking_yaml: str) -> StageContext:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from swiftpipe.checkpoints import Checkpoint, last_complete, list_checkpoints, run_dirs
 from swiftpipe.errors import UserError
+from swiftpipe.msswift.checkpoints import Checkpoint, last_complete, list_checkpoints, run_dirs
 
 
 def checkpoints(directory: Path) -> int:

@@ -8,10 +8,10 @@ import click
 
 from swiftpipe.argv import mask_argv, mask_env, shell_line
 from swiftpipe.config.load import load_pipeline
-from swiftpipe.manifest import Manifest, load_manifest
-from swiftpipe.runner import Decision, Selection, decide, select
-from swiftpipe.stages import configured
-from swiftpipe.stages.base import StageContext
+from swiftpipe.engine.manifest import Manifest, load_manifest
+from swiftpipe.engine.runner import Decision, Selection, decide, select
+from swiftpipe.engine.stage import StageContext
+from swiftpipe.kinds import configured
 
 
 def plan(pipeline: Path, *, overrides: list[str], selection: Selection) -> int:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from swiftpipe import console
 from swiftpipe.config.load import load_pipeline
+from swiftpipe.engine.manifest import load_manifest
 from swiftpipe.errors import UserError
-from swiftpipe.manifest import load_manifest
 
 
 def report(pipeline: Path, *, overrides: list[str]) -> int:

@@ -8,11 +8,11 @@ from pathlib import Path
 from swiftpipe import console
 from swiftpipe.config.load import load_pipeline
 from swiftpipe.config.schema import LoadedPipeline
-from swiftpipe.lock import workdir_lock
-from swiftpipe.manifest import Manifest, load_manifest, save_manifest
-from swiftpipe.runner import Selection, execute, select
-from swiftpipe.stages import configured, get_stage
-from swiftpipe.stages.base import RunOptions, StageContext
+from swiftpipe.engine.lock import workdir_lock
+from swiftpipe.engine.manifest import Manifest, load_manifest, save_manifest
+from swiftpipe.engine.runner import Selection, execute, select
+from swiftpipe.engine.stage import RunOptions, StageContext
+from swiftpipe.kinds import configured, get_stage
 from swiftpipe.versions import git_state, tool_versions
 
 

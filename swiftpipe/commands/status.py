@@ -9,8 +9,8 @@ from typing import Any
 import click
 
 from swiftpipe.config.load import load_pipeline
-from swiftpipe.manifest import StageRecord, load_manifest
-from swiftpipe.stages import configured
+from swiftpipe.engine.manifest import StageRecord, load_manifest
+from swiftpipe.kinds import configured
 
 KEY_OUTPUTS = ("train", "run_dir", "last_checkpoint", "merged_dir", "url")
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from swiftpipe import console, serverrecord
+from swiftpipe import console
 from swiftpipe.config.load import load_pipeline
-from swiftpipe.lock import workdir_lock
-from swiftpipe.manifest import load_manifest, save_manifest
+from swiftpipe.engine.lock import workdir_lock
+from swiftpipe.engine.manifest import load_manifest, save_manifest
+from swiftpipe.serving import serverrecord
 
 
 def stop(pipeline: Path, *, overrides: list[str]) -> int:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import os
 from collections import Counter
 
-from swiftpipe.data.block import TRAIN, VAL, BlockResult, Candidate, RejectLine, order, reject_data
-from swiftpipe.data.report import EXAMPLES, SourceStats, Stats
 from swiftpipe.data.sink import AtomicFile
+from swiftpipe.data.stats import EXAMPLES, SourceStats, Stats
+from swiftpipe.data.transform import TRAIN, VAL, BlockResult, Candidate, RejectLine, order, reject_data
 
 DUPLICATE = "same conversation as an earlier row (whitespace ignored)"
 

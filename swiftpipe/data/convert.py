@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from swiftpipe.data.apply import Applier
-from swiftpipe.data.block import BlockConverter, BlockResult, Settings
 from swiftpipe.data.formats import detect
 from swiftpipe.data.parallel import Workers, default_jobs
 from swiftpipe.data.progress import Progress
 from swiftpipe.data.read import Record, read_records
-from swiftpipe.data.report import SourceStats, Stats, build, print_table
 from swiftpipe.data.sink import AtomicFile, write_atomic
+from swiftpipe.data.stats import SourceStats, Stats, build, print_table
+from swiftpipe.data.transform import BlockConverter, BlockResult, Settings
 from swiftpipe.errors import UserError
 
 PEEK = 100  # rows looked at to detect a file's format

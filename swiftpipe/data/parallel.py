@@ -29,9 +29,9 @@ from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 from types import TracebackType
 
-from swiftpipe.data.block import BlockConverter, BlockResult, Settings
-from swiftpipe.data.blocks import block_ranges, read_blocks
+from swiftpipe.data.chunks import block_ranges, read_blocks
 from swiftpipe.data.read import content_kind, jsonl_records
+from swiftpipe.data.transform import BlockConverter, BlockResult, Settings
 
 # Below this size (on disk) a file is converted serially: the workers take a fraction of a
 # second to start, the time the serial path needs for roughly this much input.

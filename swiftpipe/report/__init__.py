@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from swiftpipe.config.schema import LoadedPipeline
-from swiftpipe.manifest import Manifest, atomic_write_text
+from swiftpipe.engine.manifest import Manifest, atomic_write_text
 from swiftpipe.report import plots, render
-from swiftpipe.report.data import collect
+from swiftpipe.report.collect import collect
 
 
 def write_report(pipeline: LoadedPipeline, manifest: Manifest) -> Path:

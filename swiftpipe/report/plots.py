@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from swiftpipe.report.data import ReportData
+from swiftpipe.report.collect import ReportData
 
 INK = "#1f2937"
 MUTED = "#6b7280"

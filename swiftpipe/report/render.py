@@ -6,7 +6,7 @@ import base64
 from html import escape
 from pathlib import Path
 
-from swiftpipe.report.data import ReportData, ScoreRow
+from swiftpipe.report.collect import ReportData, ScoreRow
 
 CSS = """
 :root { --ink:#1f2937; --muted:#6b7280; --line:#e5e7eb; --bg:#f8fafc; --card:#fff; }

@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections import Counter
 
 from swiftpipe.data.dedupe import content_key
-from swiftpipe.data.report import percentiles, turn_summary
+from swiftpipe.data.stats import percentiles, turn_summary
 
 
 def test_percentiles_are_nearest_rank() -> None:

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from swiftpipe.config.load import load_pipeline
+from swiftpipe.engine.fingerprint import fingerprint
+from swiftpipe.engine.manifest import Manifest
+from swiftpipe.engine.stage import StageContext
 from swiftpipe.errors import StageFailed
-from swiftpipe.fingerprint import fingerprint
-from swiftpipe.manifest import Manifest
-from swiftpipe.stages.base import StageContext
-from swiftpipe.stages.data import DataStage
+from swiftpipe.kinds.data import DataStage
 from tests.data.conftest import DATA, DATASETS
 
 

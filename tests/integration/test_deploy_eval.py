@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from swiftpipe import ports, process
+from swiftpipe import process
 from swiftpipe.commands.run import run
-from swiftpipe.evalreport import read_report
-from swiftpipe.manifest import Manifest, StageRecord, load_manifest, save_manifest
-from swiftpipe.runner import Selection
-from swiftpipe.server import ServerInfo
+from swiftpipe.engine.manifest import Manifest, StageRecord, load_manifest, save_manifest
+from swiftpipe.engine.runner import Selection
+from swiftpipe.evaluation.evalreport import read_report
+from swiftpipe.serving import ports
+from swiftpipe.serving.server import ServerInfo
 
 pytestmark = pytest.mark.integration
 

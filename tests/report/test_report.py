@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 from swiftpipe.config.load import load_pipeline
-from swiftpipe.manifest import Manifest, StageRecord
+from swiftpipe.engine.manifest import Manifest, StageRecord
 from swiftpipe.report import write_report
-from swiftpipe.report.data import loss_curves
+from swiftpipe.report.collect import loss_curves
 from swiftpipe.report.render import pretty_metric
 
 ROUGE = 'rouge:mean[statistic="recall",variant="l"]'

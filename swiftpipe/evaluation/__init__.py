@@ -1,0 +1,1 @@
+"""Evaluation with evalscope: its command line, its reports, base-vs-tuned comparison."""

@@ -1,0 +1,1 @@
+"""What swiftpipe knows about ms-swift itself: argument names, checkpoint layouts."""

@@ -1,0 +1,1 @@
+"""Serving models: OpenAI-compatible servers we start, find again and stop."""

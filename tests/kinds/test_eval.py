@@ -1,0 +1,156 @@
+"""The eval stage: the evalscope command, failing on errored requests, base vs fine-tuned."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from swiftpipe import process
+from swiftpipe.commands.run import run
+from swiftpipe.config.load import load_pipeline
+from swiftpipe.engine.manifest import Manifest, StageRecord, load_manifest
+from swiftpipe.engine.runner import Selection
+from swiftpipe.engine.stage import StageContext
+from swiftpipe.errors import StageFailed, UserError
+from swiftpipe.kinds.eval import EvalStage
+from swiftpipe.serving.server import ServerInfo
+from tests.kinds.servefakes import write_pipeline
+
+
+def eval_plan_argv(pipeline: Path, *overrides: str) -> list[str]:
+    loaded = load_pipeline(pipeline, list(overrides))
+    manifest = Manifest(str(pipeline), str(loaded.workdir))
+    manifest.stages["deploy"] = StageRecord(
+        status="succeeded", outputs={"api_url": "http://127.0.0.1:9/v1", "served_model_name": "tiny",
+                                     "model": "/m", "backend": "transformers"})
+    return [str(a) for a in EvalStage().plan(StageContext(loaded, manifest)).argv]
+
+
+def go(pipeline: Path, *overrides: str) -> int:
+    return run(pipeline, overrides=list(overrides), selection=Selection(), keep_serving=False)
+
+
+def eval_record(pipeline: Path) -> StageRecord:
+    manifest = load_manifest(pipeline.parent / "runs" / "t")
+    assert manifest is not None
+    return manifest.stages["eval"]
+
+
+def test_the_evalscope_command(tmp_path: Path) -> None:
+    argv = eval_plan_argv(write_pipeline(tmp_path), "stages.eval.generation_config.max_tokens=16",
+                          "stages.eval.args.seed=7")
+    datasets = json.loads(argv[argv.index("--dataset-args") + 1])
+    assert datasets == {
+        "general_mcq": {"local_path": str(tmp_path / "data" / "mcq"), "subset_list": ["demo"],
+                        "filters": {"remove_until": "</think>"}},
+        "general_qa": {"local_path": str(tmp_path / "data" / "qa"), "subset_list": ["demo"],
+                       "metric_list": ["Rouge"], "filters": {"remove_until": "</think>"}},
+    }
+    at = argv.index("--dataset-args")
+    assert argv[1:at] == ["eval", "--eval-type", "openai_api", "--api-url", "http://127.0.0.1:9/v1",
+                          "--model", "tiny", "--datasets", "general_mcq", "general_qa"]
+    assert argv[at + 2:] == ["--eval-batch-size", "4", "--generation-config",
+                             '{"temperature":0.0,"max_tokens":16}', "--limit", "5",
+                             "--work-dir", str(tmp_path / "runs" / "t" / "eval" / "finetuned"),
+                             "--no-timestamp", "--seed", "7"]
+    assert "--api-key" not in argv
+
+
+def test_a_missing_local_path_is_one_line_before_anything_runs(tmp_path: Path) -> None:
+    pipeline = write_pipeline(tmp_path)
+    with pytest.raises(UserError) as err:
+        eval_plan_argv(pipeline, "stages.eval.datasets.general_qa.local_path=data/nope")
+    assert str(err.value) == (
+        f"{pipeline} › stages.eval.datasets.general_qa.local_path: data/nope does not exist "
+        f"(looked for {tmp_path / 'data' / 'nope'}); relative paths start at the folder of {pipeline}"
+    )
+
+
+def test_scores_come_from_the_report_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_EVAL_SCORE", "0.6")
+    pipeline = write_pipeline(tmp_path)
+    assert go(pipeline) == 0
+    record = eval_record(pipeline)
+    assert record.outputs["primary"]["general_mcq"] == {"metric": "accuracy:mean", "score": 0.6}
+    rouge = 'rouge:mean[statistic="recall",variant="l"]'
+    assert record.outputs["primary"]["general_qa"] == {"metric": rouge, "score": 0.0}
+    assert record.metrics == {"general_mcq": 0.6, "general_qa": 0.0}
+    assert (tmp_path / "runs" / "t" / "report" / "index.html").is_file()
+
+
+def test_errored_requests_fail_the_stage(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_EVAL", "errored")
+    pipeline = write_pipeline(tmp_path)
+    with pytest.raises(StageFailed):
+        go(pipeline)
+    message = eval_record(pipeline).message or ""
+    assert message.startswith("general_mcq: 3 of 3 requests failed; general_mcq: evalscope marked the report "
+                              "incomplete; general_mcq: no score (no successful samples)")
+
+
+def test_a_failed_eval_resumes_from_deploy_because_the_server_is_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_EVAL", "rc1")
+    pipeline = write_pipeline(tmp_path)
+    with pytest.raises(StageFailed) as info:
+        go(pipeline)
+    assert str(info.value).endswith(f"resume with:\n  swiftpipe run {pipeline} --from deploy")
+
+
+def test_ignore_errors_passes_with_a_notice(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FAKE_EVAL", "missing")
+    pipeline = write_pipeline(tmp_path, extra_eval="    ignore_errors: true\n")
+    assert go(pipeline) == 0
+    assert "general_qa: evalscope wrote no report (ignored: stages.eval.ignore_errors is true)" in (
+        capfd.readouterr().err)
+
+
+def test_a_failed_evalscope_exit_code_fails_even_with_reports(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_EVAL", "rc1")
+    pipeline = write_pipeline(tmp_path)
+    with pytest.raises(StageFailed):
+        go(pipeline)
+    assert (eval_record(pipeline).message or "").startswith("evalscope exited with code 1; general_mcq: evalscope "
+                                                            "wrote no report")
+
+
+def test_compare_base_serves_the_base_model_and_writes_the_comparison(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    pipeline = write_pipeline(tmp_path, extra_eval="    compare_base: true\n")
+    assert go(pipeline) == 0
+    record = eval_record(pipeline)
+    base = ServerInfo.from_outputs(record.outputs["base_server"])
+    assert base is not None and base.served_model_name == "tiny-base" and not base.running
+    assert process.group_members(base.pgid) == []
+    compare = json.loads((tmp_path / "runs" / "t" / "eval" / "compare.json").read_text())
+    mcq = next(r for r in compare["rows"] if r["dataset"] == "general_mcq" and r["primary"])
+    assert mcq == {"dataset": "general_mcq", "metric": "accuracy:mean", "primary": True,
+                   "base": 0.25, "finetuned": 0.25, "delta": 0.0}
+    assert record.outputs["flags"] and "identical" in record.outputs["flags"][0]
+    assert "base vs fine-tuned: identical" in capfd.readouterr().err
+    assert (tmp_path / "runs" / "t" / "eval" / "base" / "reports" / "tiny-base" / "general_mcq.json").is_file()
+
+
+def test_a_stopped_server_is_restarted_only_when_a_later_stage_runs(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    pipeline = write_pipeline(tmp_path)
+    go(pipeline)
+    capfd.readouterr()
+    go(pipeline)  # the server was stopped at the end; nothing needs it
+    err = capfd.readouterr().err
+    assert "deploy: skipped (up to date; not needed)" in err and "eval: skipped (up to date)" in err
+    with pytest.raises(UserError) as info:  # `make eval` uses the server `make deploy` left up
+        run(pipeline, overrides=[], selection=Selection(only="eval", force=True), keep_serving=False)
+    assert str(info.value).startswith("stages.eval: no server answers at http://127.0.0.1:")
+    assert str(info.value).endswith("/v1; run the deploy stage first")
+    run(pipeline, overrides=["stages.eval.limit=2"], selection=Selection(), keep_serving=False)
+    err = capfd.readouterr().err
+    assert "deploy: running (the server is not running)" in err
+    assert "eval: running (last attempt failed)" in err  # the forced attempt above failed
