@@ -2,7 +2,8 @@
 
 Every normaliser takes one row (a dict) and returns its turns as ms-swift messages, or raises
 `Reject`. The system prompt, `reasoning_language` and `tools` are handled by the converter for
-all formats alike (`messages.with_system`, `normalise_tools`).
+all chat formats alike (`messages.with_system`, `normalise_tools`); the pretraining format
+`text` (text.py) has none of them.
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from typing import Any
 from swiftpipe.data.messages import Message, normalise_turns, type_name
 from swiftpipe.data.reject import Reject
 from swiftpipe.data.roles import ASSISTANT, USER
+from swiftpipe.data.text import from_text, looks_like_text
 
-FORMATS = ("sharegpt", "alpaca", "messages", "dolly", "query-response")
+FORMATS = ("sharegpt", "alpaca", "messages", "dolly", "query-response", "text")
+# Formats whose rows are pretraining text: no system prompt added, checked by `check_text_turns`.
+TEXT_FORMATS = frozenset({"text"})
 QUERY_KEYS = ("query", "prompt", "question")
 RESPONSE_KEYS = ("response", "answer", "completion")
 
@@ -38,6 +42,8 @@ def detect(row: dict[str, Any]) -> str | None:
             return "alpaca"
     if any(k in row for k in QUERY_KEYS) and any(k in row for k in RESPONSE_KEYS):
         return "query-response"
+    if looks_like_text(row):  # its keys belong to no other format (text.py)
+        return "text"
     return None
 
 
@@ -105,6 +111,7 @@ NORMALISERS: dict[str, Callable[[dict[str, Any]], list[Message]]] = {
     "alpaca": from_alpaca,
     "dolly": from_dolly,
     "query-response": from_query_response,
+    "text": from_text,
 }
 
 

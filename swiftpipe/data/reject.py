@@ -17,6 +17,7 @@ REASONS: dict[str, str] = {
     "bad_tools": "`tools` is not a list of tool specs",
     "no_assistant": "the conversation has no assistant turn",
     "bad_turn_order": "the turns do not follow the order the chat template needs",
+    "has_prompt": "a row of format text (pretraining) also holds a prompt",
     "duplicate": "the same conversation appeared earlier (--dedupe)",
     "too_long": "longer than --max-length tokens (swift would drop it silently)",
 }

@@ -8,6 +8,11 @@ system turn. This is an *estimate*, made to err high: turns are closed with a ne
 where the template has none, each tool call is its own turn, and `MARGIN` tokens are added.
 It is meant to match or exceed what `swift sft` counts for qwen-style templates; for other
 templates it is only a guide.
+
+A conversation whose first turn (after the system turn) is an assistant turn, as a pretraining
+row of format `text` is, gets the empty user turn `swift sft` puts in front of it. `swift pt`
+renders such a row as its text and the end token only, so for pt the estimate is high by the
+chat markup (about 20 tokens), never low.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ if TYPE_CHECKING:
 
 MARGIN = 4
 _EMPTY_THINK = "<think>\n\n</think>\n\n"
+_EMPTY_USER = "<|im_start|>user\n<|im_end|>\n"
 _TOOLS_HEAD = (
     "\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
     "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n"
@@ -75,6 +81,8 @@ def render(messages: list[Message], tools: str | None) -> str:
         if tools is not None:
             system = f"{system}{_TOOLS_HEAD}{_tool_lines(tools)}{_TOOLS_TAIL}"
         parts.append(f"<|im_start|>system\n{system}<|im_end|>\n")
+    if start < len(messages) and messages[start]["role"] == ASSISTANT:
+        parts.append(_EMPTY_USER)
     for message in messages[start:]:
         parts.append(_render_turn(message["role"], message["content"]))
     return "".join(parts)

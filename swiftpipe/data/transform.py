@@ -20,11 +20,12 @@ from typing import Any, NamedTuple
 from swiftpipe.data.dedupe import content_key
 from swiftpipe.data.encode import encode_row
 from swiftpipe.data.fastpath import SHAPES, FastPath
-from swiftpipe.data.formats import NORMALISERS, normalise_tools
+from swiftpipe.data.formats import NORMALISERS, TEXT_FORMATS, normalise_tools
 from swiftpipe.data.messages import Message, type_name, with_system
 from swiftpipe.data.read import Record
 from swiftpipe.data.reject import Reject, clip
 from swiftpipe.data.split import Splitter
+from swiftpipe.data.text import check_text_turns
 from swiftpipe.data.tokens import TokenCounter
 from swiftpipe.data.validate import check_turns
 
@@ -129,6 +130,7 @@ class BlockConverter:
         """Convert `records`, rows of one file in format `fmt`."""
         out = BlockResult()
         normalise = NORMALISERS.get(fmt, NORMALISERS["messages"])
+        text = fmt in TEXT_FORMATS
         fast = self._fast_path(fmt)
         pending: list[_Pending] = []
         is_val, train, val, turns, chars = self._is_val, out.train, out.val, out.turns, out.chars
@@ -143,7 +145,7 @@ class BlockConverter:
             elif record.reject is not None:
                 out.rejects.append(reject_line(record, record.reject))
             else:
-                self._general(out, record, normalise, pending)
+                self._general(out, record, normalise, text, pending)
         if pending:
             self._count_tokens(out, pending)
         out.train_rows, out.val_rows = len(train), len(val)
@@ -164,10 +166,11 @@ class BlockConverter:
         out: BlockResult,
         record: Record,
         normalise: Callable[[dict[str, Any]], list[Message]],
+        text: bool,
         pending: list[_Pending],
     ) -> None:
         try:
-            messages, tools = self._messages(record.value, normalise)
+            messages, tools = self._messages(record.value, normalise, text)
         except Reject as reject:
             out.rejects.append(reject_line(record, reject))
             return
@@ -184,11 +187,14 @@ class BlockConverter:
             self._emit(out, record, line, messages, key, -1)
 
     def _messages(
-        self, row: object, normalise: Callable[[dict[str, Any]], list[Message]]
+        self, row: object, normalise: Callable[[dict[str, Any]], list[Message]], text: bool
     ) -> tuple[list[Message], str | None]:
         if type(row) is not dict:
             raise Reject("not_an_object", f"the row is {type_name(row)}, expected an object")
         messages = normalise(row)
+        if text:  # pretraining text: no system prompt, tools or turn order (text.py)
+            check_text_turns(messages)
+            return messages, None
         with_system(messages, row.get("system", self._settings.system), row.get("reasoning_language"))
         check_turns(messages)
         return messages, normalise_tools(row) if "tools" in row else None

@@ -118,7 +118,7 @@ def test_undetectable_format_is_a_user_error(tmp_path: Path, write_jsonl: Callab
         run(options(tmp_path, path))
     assert str(err.value) == (
         f"{path}: cannot detect the format (line 2 has keys label, text); "
-        "pass --format sharegpt|alpaca|messages|dolly|query-response"
+        "pass --format sharegpt|alpaca|messages|dolly|query-response|text"
     )
 
 

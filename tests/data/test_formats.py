@@ -33,7 +33,11 @@ def msgs(*pairs: tuple[str, str]) -> list[dict[str, Any]]:
         ({"query": "q", "response": "r"}, "query-response"),
         ({"prompt": "q", "completion": "r"}, "query-response"),
         ({"question": "q", "answer": "r"}, "query-response"),
-        ({"text": "t"}, None),
+        ({"text": "t"}, "text"),
+        ({"text": "t", "id": 1, "url": "u", "timestamp": "s", "meta": {}}, "text"),
+        ({"text": "t", "label": 1}, None),
+        ({"response": "r"}, None),
+        ({"output": "o"}, None),
         ({"instruction": "i"}, None),
     ],
 )

@@ -23,9 +23,10 @@ from tests.data.conftest import DATA, DATASETS
 
 FILTERED = re.compile(r"Dataset filtered, origin length: (\d+), filtered dataset length: (\d+)")
 NUM_ROWS = re.compile(r"train_dataset: Dataset\(\{.*?num_rows: (\d+)", re.DOTALL)
+PRETRAIN = DATASETS / "pretrain_text.jsonl"
 
 
-def start_sft(model: Path, dataset: Path, out: Path, max_length: int) -> subprocess.Popen[str]:
+def start_sft(model: Path, dataset: Path, out: Path, max_length: int, command: str = "sft") -> subprocess.Popen[str]:
     bin_dir = str(Path(sys.executable).parent)
     env = {
         **os.environ,
@@ -39,7 +40,7 @@ def start_sft(model: Path, dataset: Path, out: Path, max_length: int) -> subproc
     }
     cmd = [
         "swift",
-        "sft",
+        command,
         "--model",
         str(model),
         "--model_type",
@@ -83,7 +84,8 @@ def test_swift_keeps_every_converted_row(tmp_path: Path) -> None:
     from swiftpipe.tinymodel import build_tiny_model
 
     model = build_tiny_model(tmp_path / "tiny")
-    inputs = (*sorted(DATASETS.glob("*.json*")), DATA / "agent.jsonl")
+    chat_sets = sorted(p for p in DATASETS.glob("*.json*") if p != PRETRAIN)  # that one is for swift pt
+    inputs = (*chat_sets, DATA / "agent.jsonl")
     good = run(
         ConvertOptions(
             inputs=inputs,
@@ -127,3 +129,27 @@ def test_swift_keeps_every_converted_row(tmp_path: Path) -> None:
     assert rows is not None and int(rows.group(1)) == good.train == 147
 
     assert FILTERED.findall(log_bad) == [("3", "2")]
+
+
+@pytest.mark.integration
+def test_swift_pt_keeps_every_converted_text_row(tmp_path: Path) -> None:
+    from swiftpipe.tinymodel import build_tiny_model
+
+    model = build_tiny_model(tmp_path / "tiny")
+    done = run(
+        ConvertOptions(
+            inputs=(PRETRAIN,),
+            train=tmp_path / "pt.jsonl",
+            val=None,
+            rejects=tmp_path / "pt.rejects.jsonl",
+            report=tmp_path / "pt.report.json",
+            max_reject_ratio=0.0,
+            tokenizer=model,
+            max_length=100_000,
+        )
+    )
+    assert done.failure is None and done.report["sources"][0]["format"] == "text"
+    log = finish(start_sft(model, tmp_path / "pt.jsonl", tmp_path / "a", done.report["tokens"]["max"], "pt"))
+    assert [(int(x), int(y)) for x, y in FILTERED.findall(log) if x != y] == []
+    rows = NUM_ROWS.search(log)
+    assert rows is not None and int(rows.group(1)) == done.train == 220
