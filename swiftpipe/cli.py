@@ -16,18 +16,18 @@ from swiftpipe import __version__
 from swiftpipe.errors import boundary
 
 if TYPE_CHECKING:
-    from swiftpipe.engine.runner import Selection
+    from swiftpipe.engine.select import Selection
 
 PIPELINE = click.argument("pipeline", type=click.Path(path_type=Path), default="pipeline.yaml")
 SET = click.option(
     "--set", "overrides", multiple=True, metavar="KEY=VALUE",
     help="Override a pipeline key, e.g. --set stages.sft.args.learning_rate=1e-4 (repeatable).",
 )
-STAGE_NAMES = click.Choice(["data", "sft", "export", "deploy", "eval"])
+STAGE = "STAGE"
 
 
 def _selection(only: str | None, from_: str | None, until: str | None, force: bool) -> Selection:
-    from swiftpipe.engine.runner import Selection
+    from swiftpipe.engine.select import Selection
 
     return Selection(from_stage=from_, until=until, only=only, force=force)
 
@@ -37,7 +37,7 @@ def _selection(only: str | None, from_: str | None, until: str | None, force: bo
 def main() -> None:
     """Run ms-swift fine-tuning pipelines from one pipeline.yaml.
 
-    data -> swift sft -> swift export --merge_lora -> swift deploy -> evalscope eval,
+    Named stages of any kind (data, pt, sft, export, deploy, eval, infer) run as a graph,
     with a manifest of everything, resume from the failed stage, and offline defaults.
     """
 
@@ -45,9 +45,9 @@ def main() -> None:
 @main.command()
 @PIPELINE
 @SET
-@click.option("--only", type=STAGE_NAMES, help="Run just this stage.")
-@click.option("--from", "from_", type=STAGE_NAMES, help="Start at this stage.")
-@click.option("--until", type=STAGE_NAMES, help="Stop after this stage.")
+@click.option("--only", metavar=STAGE, help="Run just this stage (and the server it reads).")
+@click.option("--from", "from_", metavar=STAGE, help="Run this stage and every stage that depends on it.")
+@click.option("--until", metavar=STAGE, help="Run this stage and every stage it depends on.")
 @click.option("--force", is_flag=True, help="Run selected stages even if up to date.")
 @click.option("--keep-serving", is_flag=True, help="Leave the deploy server running at the end.")
 def run(pipeline: Path, overrides: tuple[str, ...], only: str | None, from_: str | None,
@@ -65,13 +65,13 @@ def run(pipeline: Path, overrides: tuple[str, ...], only: str | None, from_: str
 @main.command()
 @PIPELINE
 @SET
-@click.option("--only", type=STAGE_NAMES, help="Plan just this stage.")
-@click.option("--from", "from_", type=STAGE_NAMES, help="Start at this stage.")
-@click.option("--until", type=STAGE_NAMES, help="Stop after this stage.")
+@click.option("--only", metavar=STAGE, help="Plan just this stage.")
+@click.option("--from", "from_", metavar=STAGE, help="This stage and every stage that depends on it.")
+@click.option("--until", metavar=STAGE, help="This stage and every stage it depends on.")
 @click.option("--force", is_flag=True, help="Plan as if every stage must run.")
 def plan(pipeline: Path, overrides: tuple[str, ...], only: str | None, from_: str | None,
          until: str | None, force: bool) -> None:
-    """Print each stage's exact command and environment, and whether it would run."""
+    """Print the stage graph, each stage's exact command and environment, and whether it would run."""
     from swiftpipe.commands.plan import plan as plan_cmd
 
     sel = _selection(only, from_, until, force)
@@ -131,10 +131,15 @@ def tiny_model(directory: Path, force: bool) -> None:
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("-o", "--output", required=True, type=click.Path(path_type=Path),
               help="Train rows, ms-swift JSONL (must end in .jsonl).")
-@click.option("--format", "fmt", default="auto", show_default=True,
-              help="auto|sharegpt|alpaca|messages|dolly|query-response (auto: per file).")
+@click.option("--format", "fmt", multiple=True, default=("auto",), show_default=True,
+              help="auto|sharegpt|alpaca|messages|dolly|query-response|text (auto: per file; text: for swift pt)."
+                   " Once for all inputs, or once per input in order.")
+@click.option("--limit", multiple=True, default=("all",), show_default=True, metavar="N|all",
+              help="Read only the first N rows of a file. Once for all inputs, or once per input in order.")
 @click.option("--rejects", type=click.Path(path_type=Path), help="Default: OUT.rejects.jsonl.")
 @click.option("--report", type=click.Path(path_type=Path), help="Default: OUT.report.json.")
+@click.option("--val-output", type=click.Path(path_type=Path),
+              help="Validation rows (with --val-ratio above 0). Default: OUT.val.jsonl.")
 @click.option("--max-reject-ratio", type=float, default=0.05, show_default=True,
               help="Exit 1 and write no train file when more rows than this are rejected.")
 @click.option("--dedupe", is_flag=True, help="Reject repeated conversations (whitespace ignored).")
@@ -146,16 +151,16 @@ def tiny_model(directory: Path, force: bool) -> None:
               help="Model directory with tokenizer.json, for token lengths.")
 @click.option("--max-length", type=int, help="Reject rows longer than this many tokens (estimate).")
 @click.option("--jobs", type=int, help="Worker processes for large JSON Lines files (default: one per CPU).")
-def convert(inputs: tuple[Path, ...], output: Path, fmt: str, rejects: Path | None,
-            report: Path | None, max_reject_ratio: float, dedupe: bool, system: str | None,
-            val_ratio: float, seed: int, tokenizer: Path | None, max_length: int | None,
-            jobs: int | None) -> None:
+def convert(inputs: tuple[Path, ...], output: Path, fmt: tuple[str, ...], limit: tuple[str, ...],
+            rejects: Path | None, report: Path | None, val_output: Path | None, max_reject_ratio: float,
+            dedupe: bool, system: str | None, val_ratio: float, seed: int, tokenizer: Path | None,
+            max_length: int | None, jobs: int | None) -> None:
     """Convert datasets to ms-swift JSONL; every dropped row is listed with its reason."""
     from swiftpipe.commands.convert import convert as convert_cmd
 
-    _exit(lambda: convert_cmd(list(inputs), output, fmt=fmt, rejects=rejects, report=report,
-                              max_reject_ratio=max_reject_ratio, dedupe=dedupe, system=system,
-                              val_ratio=val_ratio, seed=seed, tokenizer=tokenizer,
+    _exit(lambda: convert_cmd(list(inputs), output, fmt=fmt, limit=limit, rejects=rejects, report=report,
+                              val_output=val_output, max_reject_ratio=max_reject_ratio, dedupe=dedupe,
+                              system=system, val_ratio=val_ratio, seed=seed, tokenizer=tokenizer,
                               max_length=max_length, jobs=jobs))
 
 

@@ -29,6 +29,14 @@ class StageFailed(Exception):
         self.exit_code = exit_code
 
 
+class Crashed(Exception):
+    """An internal error inside a stage: recorded as crashed, traceback in `log`, exit 3."""
+
+    def __init__(self, stage: str, cause: BaseException, log: Path) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.stage, self.log = stage, log
+
+
 class Interrupted(Exception):
     """Ctrl-C or SIGTERM reached swiftpipe; children have been stopped."""
 
@@ -66,6 +74,14 @@ def boundary(func: Callable[[], int]) -> int:
     except StageFailed as exc:
         print(f"swiftpipe: {exc}", file=sys.stderr)
         return EXIT_STAGE_FAILED
+    except Crashed as exc:
+        print(
+            f"swiftpipe: internal error in stage {exc.stage}: {exc}\n"
+            f"swiftpipe: the stage is recorded as crashed; traceback in {exc.log}; "
+            "please include it in a bug report",
+            file=sys.stderr,
+        )
+        return EXIT_CRASH
     except BrokenPipeError:
         # Output was piped into something that stopped reading (e.g. `| head`): not an error.
         sys.stderr.close()

@@ -16,6 +16,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 from swiftpipe import console, process
 from swiftpipe.engine.manifest import atomic_write_text
@@ -95,26 +96,30 @@ def log_eval(ctx: StageContext, scores: dict[str, float | None]) -> None:
     t = ctx.config.tracking
     payload = {"project": t.project, "experiment": experiment(ctx), "mode": t.mode,
                "log_dir": str(log_dir(ctx)), "id": run_id, "metrics": metrics}
-    path = ctx.workdir / "eval" / "tracking.json"
+    path = ctx.stage_dir / "tracking.json"
     atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
     python = _python(ctx)
-    log = ctx.log_path("tracking")
-    rc = process.run([python, "-c", _LOG_SCRIPT, str(path)], env=process.child_env(_env(ctx)),
-                     log_path=log, echo=False)
+    log = ctx.log_path(".tracking")
+    rc = ctx.launcher.run([python, "-c", _LOG_SCRIPT, str(path)], process.child_env(_env(ctx)), log, echo=False)
     if rc != 0:
         console.notice(f"could not log eval scores to SwanLab (exit code {rc}); see {log}")
     else:
         console.info(f"eval scores logged to SwanLab project '{t.project}', experiment '{experiment(ctx)}'")
 
 
+def _training(ctx: StageContext) -> Any:
+    """The config of the pipeline's first training stage, whose run the scores join."""
+    return next((n.config for n in ctx.pipeline.graph if n.kind in ("pt", "sft")), None)
+
+
 def _env(ctx: StageContext) -> dict[str, str | None]:
-    sft = ctx.config.stages.sft
-    return ctx.env(sft.env, sft.venv) if sft is not None else ctx.env({}, None)
+    train = _training(ctx)
+    return ctx.env(train.env, train.venv) if train is not None else ctx.env({}, None)
 
 
 def _python(ctx: StageContext) -> str:
-    """The sft stage's Python (it has swanlab for --report_to), else swiftpipe's own."""
-    sft = ctx.config.stages.sft
-    if sft is not None and sft.venv is not None:
-        return str(ctx.pipeline.path(sft.venv) / "bin" / "python")
+    """The training stage's Python (it has swanlab for --report_to), else swiftpipe's own."""
+    train = _training(ctx)
+    if train is not None and train.venv is not None:
+        return str(ctx.pipeline.path(train.venv) / "bin" / "python")
     return sys.executable

@@ -6,6 +6,7 @@ import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,3 +80,11 @@ def no_process_outlives_the_tests(tmp_path_factory: pytest.TempPathFactory) -> o
         with contextlib.suppress(OSError):
             os.killpg(os.getpgid(pid), 9)
     assert not left, f"processes outlived the tests: {left}"
+
+
+def stage_context(pipeline: Any, name: str, outputs: dict[str, dict[str, Any]] | None = None) -> Any:
+    """A StageContext for stage `name` of a loaded pipeline; `outputs` are other stages' outputs."""
+    from swiftpipe.engine.stage import StageContext
+
+    known = outputs or {}
+    return StageContext(pipeline, pipeline.graph[name], known.get)

@@ -8,15 +8,18 @@ import pytest
 
 from swiftpipe import tracking
 from swiftpipe.config.load import load_pipeline
-from swiftpipe.engine.manifest import Manifest
 from swiftpipe.engine.stage import StageContext
 from swiftpipe.errors import UserError
+from tests.conftest import stage_context
 
 
 def ctx_for(tmp_path: Path, tracking_yaml: str) -> StageContext:
-    (tmp_path / "pipeline.yaml").write_text(f"name: demo\nmodel: m\n{tracking_yaml}")
+    (tmp_path / "train.jsonl").write_text("")
+    (tmp_path / "pipeline.yaml").write_text(f"name: demo\nmodel: m\nstages: {{sft: {{dataset: [train.jsonl]}}}}\n"
+                                            f"{tracking_yaml}")
     loaded = load_pipeline(tmp_path / "pipeline.yaml", [])
-    return StageContext(loaded, Manifest(str(loaded.source), str(loaded.workdir)))
+    ctx: StageContext = stage_context(loaded, "sft")
+    return ctx
 
 
 def test_sft_args_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -35,7 +38,7 @@ def test_off_and_unsupported_modes(tmp_path: Path) -> None:
     with pytest.raises(UserError) as info:
         ctx_for(tmp_path, "tracking: {backend: swanlab, mode: offline}\n")
     assert str(info.value) == (
-        f"{tmp_path / 'pipeline.yaml'}:3 › tracking.mode: expected one of 'local', 'cloud', got 'offline'"
+        f"{tmp_path / 'pipeline.yaml'}:4 › tracking.mode: expected one of 'local', 'cloud', got 'offline'"
     )
 
 

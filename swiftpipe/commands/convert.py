@@ -1,5 +1,8 @@
 """`swiftpipe convert`: dataset files in any supported chat format -> ms-swift JSONL.
 
+Format `text` takes pretraining rows (`{"text": ...}`, or a response alone) and writes each as
+one assistant turn, the form `swift pt` reads (see swiftpipe/data/text.py).
+
 Outputs, all written atomically (`<name>.tmp`, then renamed):
 
 * `OUT` - the training rows (with `val_ratio > 0`, the train part only);
@@ -11,6 +14,9 @@ Outputs, all written atomically (`<name>.tmp`, then renamed):
 Large JSON Lines inputs (32 MiB and up, plain or .gz) are converted by worker processes, one
 per CPU unless `--jobs` says otherwise; the outputs are byte for byte those of `--jobs 1`.
 
+`--format` and `--limit` are given once (for every input) or once per input, in order; the
+data stage passes both per source, so its shown command is exactly what it runs.
+
 Exit codes: 0 written; 1 too many rows rejected (or none left), train/val not written;
 2 a user error (raised as `UserError`).
 """
@@ -18,6 +24,7 @@ Exit codes: 0 written; 1 too many rows rejected (or none left), train/val not wr
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from swiftpipe import console
@@ -31,7 +38,8 @@ def convert(
     inputs: list[Path],
     output: Path,
     *,
-    fmt: str = "auto",
+    fmt: str | Sequence[str] = "auto",
+    limit: str | Sequence[str] = "all",
     rejects: Path | None,
     report: Path | None,
     max_reject_ratio: float,
@@ -44,14 +52,23 @@ def convert(
     val_output: Path | None = None,
     jobs: int | None = None,
 ) -> int:
-    """Convert `inputs` into `output` (+ validation, rejects and report files); return the exit code."""
+    """Convert `inputs` into `output` (+ validation, rejects and report files); return the exit code.
+
+    `fmt` and `limit` are one value for all inputs or one per input (`limit`: rows, or `all`).
+    """
+    fmts = per_input("--format", (fmt,) if isinstance(fmt, str) else tuple(fmt), len(inputs))
+    limits = per_input("--limit", (limit,) if isinstance(limit, str) else tuple(limit), len(inputs))
+    rows = tuple(parse_limit(v) for v in limits)
+    rows = rows * len(inputs) if len(rows) == 1 else rows
     options = ConvertOptions(
         inputs=tuple(inputs),
         train=output,
         val=(val_output or sibling(output, ".val.jsonl")) if val_ratio > 0 else None,
         rejects=rejects or sibling(output, ".rejects.jsonl"),
         report=report or sibling(output, ".report.json"),
-        fmt=fmt,
+        fmt=fmts[0] if len(fmts) == 1 else "auto",
+        formats=fmts if len(fmts) > 1 else (),
+        limits=rows if any(n is not None for n in rows) else (),
         max_reject_ratio=max_reject_ratio,
         dedupe=dedupe,
         system=system,
@@ -77,14 +94,31 @@ def sibling(output: Path, suffix: str) -> Path:
     return output.with_name(output.name.removesuffix(".jsonl") + suffix)
 
 
+def per_input(flag: str, values: tuple[str, ...], inputs: int) -> tuple[str, ...]:
+    """`values` as given once (for all inputs) or once per input; else a UserError."""
+    if len(values) == 1 or len(values) == inputs:
+        return values
+    raise UserError(f"{flag}: given {len(values)} times for {inputs} inputs; give it once or once per input")
+
+
+def parse_limit(value: str) -> int | None:
+    """`--limit` text: a number of rows (0 or more), or `all` (None: no limit)."""
+    if value == "all":
+        return None
+    if not value.isascii() or not value.isdigit():
+        raise UserError(f"--limit {value}: not a number of rows; give a whole number (0 or more) or all")
+    return int(value)
+
+
 def check_options(options: ConvertOptions) -> None:
     """Raise `UserError` for the first option or path that cannot work."""
     if not options.inputs:
         raise UserError("convert: no input files given; pass one or more .jsonl or .json files")
     for path in options.inputs:
         _check_input(path)
-    if options.fmt != "auto" and options.fmt not in FORMATS:
-        raise UserError(f"--format {options.fmt}: unknown format; use auto, {', '.join(FORMATS)}")
+    for fmt in (options.fmt, *options.formats):
+        if fmt != "auto" and fmt not in FORMATS:
+            raise UserError(f"--format {fmt}: unknown format; use auto, {', '.join(FORMATS)}")
     if not options.train.name.endswith(".jsonl"):
         raise UserError(f"-o {options.train}: the output must end in .jsonl (swift reads JSON Lines)")
     if not 0.0 <= options.val_ratio < 1.0:

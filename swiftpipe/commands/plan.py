@@ -1,4 +1,4 @@
-"""`swiftpipe plan`: show what `run` would do, per stage, without writing anything."""
+"""`swiftpipe plan`: the stage graph and what `run` would do per stage, without writing anything."""
 
 from __future__ import annotations
 
@@ -8,25 +8,37 @@ import click
 
 from swiftpipe.argv import mask_argv, mask_env, shell_line
 from swiftpipe.config.load import load_pipeline
+from swiftpipe.engine.decide import Decision
+from swiftpipe.engine.graph import Graph
 from swiftpipe.engine.manifest import Manifest, load_manifest
-from swiftpipe.engine.runner import Decision, Selection, decide, select
-from swiftpipe.engine.stage import StageContext
-from swiftpipe.kinds import configured
+from swiftpipe.engine.runner import Runner
+from swiftpipe.engine.select import Selection, select
 
 
 def plan(pipeline: Path, *, overrides: list[str], selection: Selection) -> int:
     loaded = load_pipeline(pipeline, overrides)
-    names = select(configured(loaded.config), selection)
+    names = select(loaded.graph, selection)
     manifest = load_manifest(loaded.workdir) or Manifest(str(loaded.source), str(loaded.workdir))
-    decisions = decide(StageContext(loaded, manifest), names, selection)
+    decisions = Runner(loaded, manifest).preflight(names, selection)
     click.echo(f"pipeline {loaded.config.name}: workdir {loaded.workdir}")
+    click.echo(graph_lines(loaded.graph))
     for decision in decisions:
-        click.echo(_describe(decision))
+        click.echo(_describe(loaded.graph, decision))
     return 0
 
 
-def _describe(d: Decision) -> str:
-    verdict = "run" if d.run else "skip"
+def graph_lines(graph: Graph) -> str:
+    """One line per stage: `name (kind) <- upstream, ...`, marking the stages swiftpipe added."""
+    lines = ["\ngraph:"]
+    for node in graph:
+        reads = ", ".join(node.upstream.values())
+        added = f"  [added: {node.implied}]" if node.implied else ""
+        lines.append(f"  {node.name} ({node.kind})" + (f" <- {reads}" if reads else "") + added)
+    return "\n".join(lines)
+
+
+def _describe(graph: Graph, d: Decision) -> str:
+    verdict = "wait" if d.waits else "run" if d.run else "skip"
     lines = [f"\n{d.name}: {verdict} ({d.reason})"]
     lines += [f"  {note}" for note in d.plan.notes]
     lines.append("  $ " + shell_line(mask_argv([str(a) for a in d.plan.argv])))

@@ -9,10 +9,8 @@ from typing import Any
 import click
 
 from swiftpipe.config.load import load_pipeline
+from swiftpipe.engine.graph import Node
 from swiftpipe.engine.manifest import StageRecord, load_manifest
-from swiftpipe.kinds import configured
-
-KEY_OUTPUTS = ("train", "run_dir", "last_checkpoint", "merged_dir", "url")
 
 
 def status(pipeline: Path, *, overrides: list[str]) -> int:
@@ -21,24 +19,25 @@ def status(pipeline: Path, *, overrides: list[str]) -> int:
     if manifest is None:
         click.echo(f"nothing has run in {loaded.workdir} yet")
         return 0
-    rows = [("stage", "status", "attempts", "duration", "output")]
-    for name in configured(loaded.config):
-        rows.append(_row(name, manifest.stages.get(name, StageRecord())))
+    rows = [("stage", "kind", "status", "attempts", "duration", "output")]
+    for node in loaded.graph:
+        rows.append(_row(node, manifest.stages.get(node.name, StageRecord())))
     click.echo(_table(rows))
     click.echo(f"\nmanifest: {loaded.workdir / 'manifest.json'}  updated {manifest.updated}")
     return 0
 
 
-def _row(name: str, record: StageRecord) -> tuple[str, str, str, str, str]:
+def _row(node: Node, record: StageRecord) -> tuple[str, str, str, str, str, str]:
     duration = f"{record.duration_s:.1f} s" if record.duration_s is not None else "-"
-    return name, record.status, str(len(record.attempts)), duration, _key_output(record.outputs)
+    output = _key_output(record.outputs, node.spec.key_outputs)
+    return node.name, node.kind, str(record.status), str(len(record.attempts)), duration, output
 
 
-def _key_output(outputs: dict[str, Any]) -> str:
+def _key_output(outputs: dict[str, Any], keys: tuple[str, ...]) -> str:
     primary = outputs.get("primary")
-    if isinstance(primary, dict) and primary:
+    if "primary" in keys and isinstance(primary, dict) and primary:
         return "; ".join(f"{name} {_score(p)}" for name, p in primary.items())
-    for key in KEY_OUTPUTS:
+    for key in keys:
         if outputs.get(key):
             return f"{key}: {outputs[key]}{_serving(outputs) if key == 'url' else ''}"
     return ""

@@ -14,6 +14,7 @@ from swiftpipe.config.overrides import apply_overrides
 from swiftpipe.config.rules import check_pipeline, check_raw_secrets
 from swiftpipe.config.schema import LoadedPipeline, Pipeline
 from swiftpipe.config.validate import Problem, build
+from swiftpipe.engine.graph import build_graph
 from swiftpipe.errors import UserError
 
 
@@ -33,15 +34,19 @@ def load_pipeline(
         msg = f"environment variable {exc.name} is not set; export it or write ${{{exc.name}:-default}}"
         problems.append(Problem(exc.path, msg))
         data = None
+    config, graph = None, None
     if data is not None:
         config, found = build(Pipeline, data)
         problems.extend(found)
         if config is not None:
-            problems.extend(check_pipeline(config))
+            graph, found = build_graph(config.data, config.stages)
+            problems.extend(found)
+        if graph is not None and config is not None:
+            problems.extend(check_pipeline(config, graph))
     if problems:
         raise UserError("\n".join(_format(display, p, lines, set_paths) for p in problems))
-    assert config is not None
-    return LoadedPipeline(config, path.resolve(), display, tuple(overrides or ()))
+    assert config is not None and graph is not None
+    return LoadedPipeline(config, graph, path.resolve(), display, tuple(overrides or ()))
 
 
 def _read(path: Path, display: str) -> str:
@@ -63,7 +68,8 @@ def _parse(text: str, display: str) -> dict[str, Any]:
         raise UserError(f"{where}: invalid YAML: {problem}") from None
     if not isinstance(raw, dict):
         raise UserError(f"{display}: expected a mapping of keys at the top level")
-    return raw
+    # Top-level `x-...` keys hold YAML anchors for the stages to merge (`<<: *train`); no meaning here.
+    return {k: v for k, v in raw.items() if not str(k).startswith("x-")}
 
 
 def _format(display: str, p: Problem, lines: dict[str, int], set_paths: list[str]) -> str:

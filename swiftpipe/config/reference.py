@@ -60,9 +60,30 @@ def rows(cls: type[Any] = Pipeline, prefix: str = "") -> list[str]:
     return out
 
 
+HEADER = ["| key | type | default | meaning |", "|---|---|---|---|"]
+
+
 def markdown() -> str:
-    header = ["| key | type | default | meaning |", "|---|---|---|---|"]
-    return "\n".join([BEGIN, *header, *rows(), END])
+    """The top-level keys, then one table per stage kind (kinds sharing a config share a table)."""
+    from swiftpipe.kinds import get_kind, user_kinds
+
+    top = rows()
+    at = next(i for i, row in enumerate(top) if row.startswith("| `stages` ")) + 1
+    top[at:at] = [
+        "| `stages.<name>.kind` | string | the name | one of " + ", ".join(f"`{k}`" for k in user_kinds()) + " |",
+        "| `stages.<name>.from` | string or list of strings | nearest fit | the stages this one reads |",
+    ]
+    out = [BEGIN, *HEADER, *top]
+    groups: dict[type[Any], list[str]] = {}
+    for name in user_kinds():
+        groups.setdefault(get_kind(name).config, []).append(name)
+    for config, kinds in groups.items():
+        docs = "; ".join(f"`{k}`: {get_kind(k).doc}" for k in kinds)
+        prefix = "data." if kinds == ["data"] else "stages.<name>."
+        where = " (also the top-level `data:` section)" if kinds == ["data"] else ""
+        out += ["", f"Kind {' / '.join(f'`{k}`' for k in kinds)}{where}: {docs}.", "", *HEADER,
+                *rows(config, prefix)]
+    return "\n".join([*out, END])
 
 
 if __name__ == "__main__":

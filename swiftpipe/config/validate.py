@@ -141,8 +141,8 @@ def unknown_key_message(key: str, valid: list[str]) -> str:
     return "unknown key; valid keys are " + ", ".join(valid)
 
 
-def build(cls: type[T], data: Any) -> tuple[T | None, list[Problem]]:
-    """Validate `data` against dataclass `cls`; return the instance (if whole) and problems."""
+def build(cls: type[T], data: Any, path: str = "") -> tuple[T | None, list[Problem]]:
+    """Validate `data` (found at key `path`) against dataclass `cls`; the instance and problems."""
     builder = _Builder()
-    result = builder.dataclass(cls, data, "")
+    result = builder.dataclass(cls, data, path)
     return (result if not builder.problems else None), builder.problems

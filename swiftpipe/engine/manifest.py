@@ -7,8 +7,8 @@ Format (version 1)::
      "created": ISO, "updated": ISO,
      "stages": {"sft": StageRecord, ...}}
 
-A StageRecord holds status (pending, running, succeeded, failed, interrupted,
-skipped), attempts, argv and environment overlay (secrets masked), exit code,
+A StageRecord holds its kind, the stages it reads from (`upstream`: input slot ->
+stage name), status (see engine/status.py), attempts, argv and environment overlay (secrets masked), exit code,
 start, end, duration, fingerprint and the inputs it was computed from, outputs
 (paths downstream stages use) and artifacts (path, size, sha256 of small files).
 
@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from swiftpipe.engine.status import Status
 from swiftpipe.errors import UserError
 
 FORMAT = 1
-STATUSES = ("pending", "running", "succeeded", "failed", "interrupted", "skipped")
 
 
 def now_iso() -> str:
@@ -51,13 +51,15 @@ class Artifact:
 class Attempt:
     started: str
     ended: str | None = None
-    status: str = "running"
+    status: Status = Status.RUNNING
     exit_code: int | None = None
 
 
 @dataclass
 class StageRecord:
-    status: str = "pending"
+    kind: str = ""
+    upstream: dict[str, str] = field(default_factory=dict)  # input slot -> stage name
+    status: Status = Status.PENDING
     attempts: list[Attempt] = field(default_factory=list)
     argv: list[str] = field(default_factory=list)
     env: dict[str, str] = field(default_factory=dict)
@@ -77,9 +79,17 @@ class StageRecord:
     def from_dict(cls, data: dict[str, Any]) -> StageRecord:
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        values["attempts"] = [Attempt(**a) for a in data.get("attempts", [])]
+        values["status"] = _status(data.get("status"))
+        values["attempts"] = [Attempt(**{**a, "status": _status(a.get("status"))}) for a in data.get("attempts", [])]
         values["artifacts"] = [Artifact(**a) for a in data.get("artifacts", [])]
         return cls(**values)
+
+
+def _status(value: object) -> Status:
+    try:
+        return Status(value)
+    except ValueError:
+        return Status.PENDING
 
 
 @dataclass

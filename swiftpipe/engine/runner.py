@@ -1,202 +1,258 @@
-"""Decide which stages run, run them in order, record everything in the manifest.
+"""Walk the stage graph: decide each selected stage, run those that must, record everything.
 
-A stage is skipped when its last record succeeded with the same fingerprint and
-its artifacts are intact. Once one stage runs, every later selected stage runs
-too. Every selected stage is planned before anything executes, so a missing
-file or program surfaces in seconds, not after hours of training.
+A stage runs when it never succeeded, its last attempt did not succeed, the inputs its
+fingerprint covers changed (its own settings, or what a stage it reads produced), or its
+outputs are gone. Every selected stage is planned before anything executes (a preflight),
+so a missing file or program surfaces in seconds. While running, each stage is decided
+again once the stages it reads are done: when they re-ran but produced identical outputs
+(same digests), it stays skipped (an early cut-off), and so do the stages after it.
 
-An ephemeral stage (the deploy server) is different: that its server is gone
-is a reason to start it again only when a later stage will run, or when it is
-the last stage selected; and starting the same server again (same fingerprint)
-does not make later stages run.
+A server (an ephemeral stage) starts only just before the first stage that needs it runs,
+and stops once the last of them is done; one with nothing selected after it is the target
+of the run (`--until deploy`) and keeps running.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+import traceback
+from dataclasses import replace
 from typing import Any
 
 from swiftpipe import console
 from swiftpipe.argv import mask_argv, mask_env
-from swiftpipe.engine.fingerprint import changed_keys, fingerprint
-from swiftpipe.engine.manifest import Attempt, now_iso, save_manifest
-from swiftpipe.engine.stage import Stage, StageContext, StagePlan
-from swiftpipe.errors import StageFailed, UserError
-from swiftpipe.kinds import configured, get_stage
+from swiftpipe.config.schema import LoadedPipeline
+from swiftpipe.engine.decide import Decision, decide
+from swiftpipe.engine.launch import Launcher, LocalLauncher
+from swiftpipe.engine.manifest import Attempt, Manifest, now_iso, save_manifest
+from swiftpipe.engine.select import Selection
+from swiftpipe.engine.stage import RunOptions, Stage, StageContext
+from swiftpipe.engine.status import Status
+from swiftpipe.errors import Crashed, Interrupted, StageFailed, UserError
 from swiftpipe.kinds.common import tail
 
 
-@dataclass(frozen=True)
-class Selection:
-    from_stage: str | None = None
-    until: str | None = None
-    only: str | None = None
-    force: bool = False
+class Runner:
+    """One run over one workdir: one stage object per stage, the manifest, what ran so far."""
 
+    def __init__(self, pipeline: LoadedPipeline, manifest: Manifest, options: RunOptions | None = None,
+                 launcher: Launcher | None = None) -> None:
+        self.pipeline = pipeline
+        self.graph = pipeline.graph
+        self.manifest = manifest
+        self.options = options or RunOptions()
+        self.launcher = launcher or LocalLauncher()
+        self.stages: dict[str, Stage] = {n.name: n.spec.stage() for n in self.graph}
+        self.fresh: dict[str, dict[str, Any]] = {}  # outputs of the stages run in this invocation
+        self.pending: set[str] = set()  # will run later in this run: recorded outputs are stale
+        self.waiting: dict[str, Decision] = {}  # servers not started yet (their promised outputs)
+        self.done: set[str] = set()
+        self.started: list[str] = []  # ephemeral stages started in this run
+        self.closed: set[str] = set()
+        self.selected: list[str] = []
+        # What each stage's record held before the current attempt reset it.
+        self._previous: dict[str, dict[str, Any]] = {}
 
-@dataclass
-class Decision:
-    name: str
-    run: bool
-    reason: str
-    plan: StagePlan
-    fingerprint: str | None = None
-    notes: list[str] = field(default_factory=list)
-    restart: str | None = None  # ephemeral stages: why its output must be recreated if needed
+    # -- what stages see -------------------------------------------------------------------
 
+    def lookup(self, name: str) -> dict[str, Any] | None:
+        if name in self.fresh:
+            return self.fresh[name]
+        if name in self.waiting:
+            return self.waiting[name].plan.promised
+        if name in self.pending:
+            return None
+        record = self.manifest.stages.get(name)
+        if record is not None and record.status.usable and record.outputs:
+            return record.outputs
+        return None
 
-def select(names: list[str], sel: Selection) -> list[str]:
-    """Apply --only/--from/--until to the configured stage names."""
-    for flag, value in (("--only", sel.only), ("--from", sel.from_stage), ("--until", sel.until)):
-        if value is not None and value not in names:
-            raise UserError(f"{flag} {value}: not a stage of this pipeline (stages: {', '.join(names)})")
-    if sel.only is not None:
-        if sel.from_stage or sel.until:
-            raise UserError("--only cannot be combined with --from or --until")
-        return [sel.only]
-    start = names.index(sel.from_stage) if sel.from_stage else 0
-    end = names.index(sel.until) + 1 if sel.until else len(names)
-    if start >= end:
-        raise UserError(f"--from {sel.from_stage} comes after --until {sel.until}")
-    return names[start:end]
+    def context(self, name: str) -> StageContext:
+        options = self.options
+        if self._is_target(name):
+            options = replace(options, keep_serving=True)
+        return StageContext(self.pipeline, self.graph[name], self.lookup, self.manifest.stages.get(name),
+                            options, self.launcher, self._previous.get(name),
+                            lambda key, value: self._persist(name, key, value))
 
+    def _is_target(self, name: str) -> bool:
+        return self.graph[name].spec.ephemeral and not self._selected_dependents(name)
 
-def decide_one(ctx: StageContext, stage: Stage, sel: Selection, upstream_runs: bool) -> Decision:
-    plan = stage.plan(ctx)
-    if not plan.ready:
-        return Decision(stage.name, True, "runs after its upstream stage", plan)
-    fp = fingerprint(plan.inputs)
-    reason = _rerun_reason(ctx, stage, plan, fp, sel.force, upstream_runs)
-    if reason is None:
-        return Decision(stage.name, False, "up to date", plan, fp)
-    record = ctx.record(stage.name)
-    if stage.ephemeral and record is not None and reason == stage.stale(ctx, record):
-        # Only its server is gone; whether to start it depends on the stages after it.
-        return Decision(stage.name, False, "up to date; not needed", plan, fp, restart=reason)
-    return Decision(stage.name, True, reason, plan, fp)
+    def _selected_dependents(self, name: str) -> list[str]:
+        return [d for d in self.graph.dependents(name) if d in self.selected]
 
+    # -- deciding ----------------------------------------------------------------------------
 
-def _rerun_reason(
-    ctx: StageContext, stage: Stage, plan: StagePlan, fp: str, force: bool, upstream: bool
-) -> str | None:
-    record = ctx.record(stage.name)
-    if force:
-        return "forced"
-    if upstream:
-        return "an upstream stage runs"
-    if record is None or record.status == "pending" or record.fingerprint is None:
-        return "never ran"
-    if record.status not in ("succeeded", "skipped"):
-        return f"last attempt {record.status}"
-    if record.fingerprint != fp:
-        keys = changed_keys(record.inputs, plan.inputs)
-        return "inputs changed: " + (", ".join(keys) if keys else "fingerprint")
-    return stage.stale(ctx, record)
+    def decide(self, name: str, force: bool) -> Decision:
+        ctx = self.context(name)
+        stage = self.stages[name]
+        plan = stage.plan(ctx)
+        if not plan.ready:
+            return Decision(name, True, self._after(name), plan)
+        return decide(name, plan, ctx.record, force, lambda record: stage.stale(ctx, record))
 
+    def _after(self, name: str) -> str:
+        ups = [u for u in self.graph[name].upstream.values() if u in self.pending or u in self.waiting]
+        record = self.manifest.stages.get(name)
+        if ups and record is not None and record.status.usable:
+            return f"after {', '.join(ups)}: runs if their outputs change"
+        return f"runs after {', '.join(ups)}" if ups else "runs after the stages it reads"
 
-def decide(ctx: StageContext, names: list[str], sel: Selection) -> list[Decision]:
-    """Plan every selected stage in order; upstream outputs that will change become Pending."""
-    decisions: list[Decision] = []
-    upstream_runs = False
-    for name in names:
-        decision = decide_one(ctx, get_stage(name), sel, upstream_runs)
-        if not decision.plan.ready and not _upstream_selected(ctx, name, names):
-            raise UserError(
-                f"stage {name} needs outputs of an earlier stage that has not succeeded in "
-                f"{ctx.workdir}; run the earlier stages first (drop --only/--from)"
-            )
-        decisions.append(decision)
-        if decision.run:
-            upstream_runs = True
-            ctx.invalidated.add(name)
-    _restart_needed_servers(decisions)
-    return decisions
+    def preflight(self, names: list[str], sel: Selection) -> list[Decision]:
+        """Plan every selected stage in order; stages that will run make their readers wait."""
+        self.selected = names
+        decisions = []
+        for name in names:
+            d = self.decide(name, sel.force)
+            if not d.plan.ready:
+                self._check_reachable(name)
+            if d.run and self.graph[name].spec.ephemeral and self._selected_dependents(name):
+                d.waits, d.reason = True, f"{d.reason}; starts when a stage after it needs it"
+                self.waiting[name] = d
+            elif d.run:
+                self.pending.add(name)
+            decisions.append(d)
+        return decisions
 
+    def _check_reachable(self, name: str) -> None:
+        for up in self.graph[name].upstream.values():
+            if self.lookup(up) is None and up not in self.pending and up not in self.waiting:
+                raise UserError(
+                    f"stage {name} needs the outputs of {up}, which has not succeeded in "
+                    f"{self.pipeline.workdir}; run {up} first (drop --only/--from)"
+                )
 
-def _restart_needed_servers(decisions: list[Decision]) -> None:
-    for i, d in enumerate(decisions):
-        later = decisions[i + 1:]
-        if d.restart and (any(x.run for x in later) or not later):
-            d.run, d.reason = True, d.restart
+    # -- running -----------------------------------------------------------------------------
 
+    def execute(self, names: list[str], sel: Selection, resume_hint: str) -> None:
+        """Preflight, then walk the selected stages; a failure names the command that resumes."""
+        self.preflight(names, sel)
+        self.waiting.clear()
+        try:
+            for i, name in enumerate(names, 1):
+                self._visit(f"[{i}/{len(names)}] {name}", name, sel, resume_hint)
+                self._stop_unneeded_servers()
+        finally:
+            self.close()
+        for name in names:
+            if name in self.waiting:
+                self._mark_skipped(name)
+                console.step(f"{name}: not started (no stage that reads it had to run)")
 
-def _upstream_selected(ctx: StageContext, name: str, names: list[str]) -> bool:
-    all_names = configured(ctx.config)
-    return any(n in names for n in all_names[: all_names.index(name)])
+    def _visit(self, label: str, name: str, sel: Selection, resume_hint: str) -> None:
+        d = self.decide(name, sel.force)
+        was_pending = name in self.pending
+        self.pending.discard(name)
+        if not d.run:
+            self._mark_skipped(name)
+            why = "up to date; what it reads came out the same" if was_pending else d.reason
+            console.step(f"{label}: skipped ({why})")
+            return
+        if self.graph[name].spec.ephemeral and self._selected_dependents(name):
+            self.waiting[name] = d
+            console.step(f"{label}: waits ({d.reason}; starts when a stage after it needs it)")
+            return
+        for up in self.graph[name].upstream.values():
+            if up in self.waiting:
+                console.step(f"  {up}: running (needed by {name}; {self.waiting.pop(up).reason})")
+                self._run(up, self.decide(up, force=True), resume_hint)
+        if any(up in self.fresh for up in self.graph[name].upstream.values()):
+            reason = d.reason
+            d = self.decide(name, sel.force)  # its inputs now hold what those stages produced
+            d.reason = reason
+        console.step(f"{label}: running ({d.reason})")
+        self._run(name, d, resume_hint)
 
+    def _run(self, name: str, d: Decision, resume_hint: str) -> None:
+        ctx = self.context(name)
+        started = time.monotonic()
+        self._begin(name, d)
+        if self.graph[name].spec.ephemeral:
+            self.started.append(name)
+        try:
+            result = self.stages[name].run(self.context(name), d.plan)
+        except StageFailed as exc:
+            self._end(name, Status.FAILED, started, exc.exit_code, str(exc))
+            console.failure(f"{name} failed: {exc}")
+            last = tail(ctx.log_path())
+            if last:
+                console.info(f"last lines of {ctx.log_path()}:\n" + last)
+            raise StageFailed(f"stage {name} failed; fix the cause, then resume with:\n  "
+                              f"{resume_hint} --from {name}") from None
+        except UserError as exc:
+            self._end(name, Status.FAILED, started, None, str(exc))
+            raise
+        except (KeyboardInterrupt, Interrupted) as exc:
+            self._end(name, Status.INTERRUPTED, started, None, str(exc) or type(exc).__name__)
+            console.failure(f"{name} interrupted; resume with:\n  {resume_hint} --from {name}")
+            raise
+        except Exception as exc:
+            log = ctx.log_path(".crash")
+            log.parent.mkdir(parents=True, exist_ok=True)
+            log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
+            self._end(name, Status.CRASHED, started, None, f"internal error: {type(exc).__name__}: {exc}")
+            raise Crashed(name, exc, log) from exc
+        self.fresh[name] = result.outputs
+        record = self.manifest.stage(name)
+        record.outputs, record.artifacts, record.metrics = result.outputs, result.artifacts, result.metrics
+        self._end(name, Status.SUCCEEDED, started, 0, None)
+        self.done.add(name)
+        console.success(f"{name} succeeded in {record.duration_s:.1f} s")
 
-def execute(ctx: StageContext, names: list[str], sel: Selection, resume_hint: str) -> None:
-    """Decide every stage first (a preflight), then run them in order.
+    def _stop_unneeded_servers(self) -> None:
+        """A server stops once every selected stage that reads it is done (unless kept)."""
+        if self.options.keep_serving:
+            return
+        for name in self.started:
+            readers = self._selected_dependents(name)
+            if name not in self.closed and readers and all(r in self.done for r in readers):
+                self._close(name)
 
-    On failure the stage is recorded and StageFailed names the command that resumes.
-    """
-    decisions = decide(ctx, names, sel)
-    ctx.invalidated.clear()
-    for i, decision in enumerate(decisions, 1):
-        if not decision.run:
-            _mark_skipped(ctx, decision.name)
-            console.step(f"[{i}/{len(names)}] {decision.name}: skipped ({decision.reason})")
-            continue
-        console.step(f"[{i}/{len(names)}] {decision.name}: running ({decision.reason})")
-        # Plan again: upstream stages of this run have replaced the outputs it reads.
-        stage = get_stage(decision.name)
-        fresh = decide_one(ctx, stage, sel, upstream_runs=True)
-        fresh.reason = decision.reason
-        _run_stage(ctx, stage, fresh, resume_hint)
+    def close(self) -> None:
+        """Every stage's close(), once, success or not (servers not kept stop here)."""
+        for name in self.graph.names:
+            self._close(name)
 
+    def _close(self, name: str) -> None:
+        if name not in self.closed:
+            self.closed.add(name)
+            self.stages[name].close(self.context(name))
 
-def _run_stage(ctx: StageContext, stage: Stage, d: Decision, resume_hint: str) -> None:
-    record = ctx.manifest.stage(d.name)
-    started = time.monotonic()
-    _begin(ctx, d)
-    try:
-        result = stage.run(ctx, d.plan)
-    except StageFailed as exc:
-        _end(ctx, d.name, "failed", started, exc.exit_code, str(exc))
-        log = ctx.log_path(d.name)
-        console.failure(f"{d.name} failed: {exc}")
-        last = tail(log)
-        if last:
-            console.info(f"last lines of {log}:\n" + last)
-        hint = f"{resume_hint} --from {_resume_stage(ctx, d.name)}"
-        raise StageFailed(f"stage {d.name} failed; fix the cause, then resume with:\n  {hint}") from None
-    except BaseException as exc:
-        status = "failed" if isinstance(exc, UserError) else "interrupted"
-        _end(ctx, d.name, status, started, None, str(exc) or type(exc).__name__)
-        if status == "interrupted":
-            hint = f"{resume_hint} --from {_resume_stage(ctx, d.name)}"
-            console.failure(f"{d.name} interrupted; resume with:\n  {hint}")
-        raise
-    ctx.fresh[d.name] = result
-    record.outputs, record.artifacts, record.metrics = result.outputs, result.artifacts, result.metrics
-    _end(ctx, d.name, "succeeded", started, 0, None)
-    console.success(f"{d.name} succeeded in {record.duration_s:.1f} s")
+    # -- the manifest --------------------------------------------------------------------------
 
+    def _persist(self, name: str, key: str, value: Any) -> None:
+        self.manifest.stage(name).outputs[key] = value
+        save_manifest(self.manifest, self.pipeline.workdir)
 
-def _resume_stage(ctx: StageContext, failed: str) -> str:
-    """Where a resume must start: the failed stage, or an earlier server that will be gone."""
-    names = configured(ctx.config)
-    if ctx.options.keep_serving:
-        return failed
-    for name in names[: names.index(failed)]:
-        if get_stage(name).ephemeral:
-            return name
-    return failed
+    def _begin(self, name: str, d: Decision) -> None:
+        record = self.manifest.stage(name)
+        node = self.graph[name]
+        record.kind, record.upstream = node.kind, dict(node.upstream)
+        record.status = Status.RUNNING
+        record.attempts.append(Attempt(started=now_iso()))
+        record.argv = mask_argv([str(a) for a in d.plan.argv])
+        record.env = mask_env(d.plan.env)
+        record.fingerprint, record.inputs = d.fingerprint, _masked_inputs(d.plan.inputs)
+        record.started, record.ended, record.duration_s = now_iso(), None, None
+        self._previous[name] = record.outputs
+        record.exit_code, record.message, record.outputs = None, None, {}
+        record.log = str(self.pipeline.workdir / "logs" / f"{name}.log")
+        save_manifest(self.manifest, self.pipeline.workdir)
 
+    def _end(self, name: str, status: Status, started: float, code: int | None, msg: str | None) -> None:
+        record = self.manifest.stage(name)
+        record.status, record.exit_code, record.message = status, code, msg
+        record.ended, record.duration_s = now_iso(), round(time.monotonic() - started, 3)
+        attempt = record.attempts[-1]
+        attempt.ended, attempt.status, attempt.exit_code = record.ended, status, code
+        save_manifest(self.manifest, self.pipeline.workdir)
 
-def _begin(ctx: StageContext, d: Decision) -> None:
-    record = ctx.manifest.stage(d.name)
-    record.status = "running"
-    record.attempts.append(Attempt(started=now_iso()))
-    record.argv = mask_argv([str(a) for a in d.plan.argv])
-    record.env = mask_env(d.plan.env)
-    record.fingerprint, record.inputs = d.fingerprint, _masked_inputs(d.plan.inputs)
-    record.started, record.ended, record.duration_s = now_iso(), None, None
-    ctx.previous[d.name] = record.outputs
-    record.exit_code, record.message, record.outputs = None, None, {}
-    record.log = str(ctx.log_path(d.name))
-    save_manifest(ctx.manifest, ctx.workdir)
+    def _mark_skipped(self, name: str) -> None:
+        record = self.manifest.stage(name)
+        if record.status.usable:
+            record.status = Status.SKIPPED
+        self.done.add(name)
+        save_manifest(self.manifest, self.pipeline.workdir)
 
 
 def _masked_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -204,18 +260,3 @@ def _masked_inputs(inputs: dict[str, Any]) -> dict[str, Any]:
     if isinstance(masked.get("argv"), list):
         masked["argv"] = mask_argv([str(a) for a in masked["argv"]])
     return masked
-
-
-def _end(ctx: StageContext, name: str, status: str, started: float, code: int | None, msg: str | None) -> None:
-    record = ctx.manifest.stage(name)
-    record.status, record.exit_code, record.message = status, code, msg
-    record.ended, record.duration_s = now_iso(), round(time.monotonic() - started, 3)
-    attempt = record.attempts[-1]
-    attempt.ended, attempt.status, attempt.exit_code = record.ended, status, code
-    save_manifest(ctx.manifest, ctx.workdir)
-
-
-def _mark_skipped(ctx: StageContext, name: str) -> None:
-    record = ctx.manifest.stage(name)
-    record.status = "skipped"
-    save_manifest(ctx.manifest, ctx.workdir)

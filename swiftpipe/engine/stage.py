@@ -1,10 +1,9 @@
-"""The Stage protocol: all the runner knows about a stage.
+"""The Stage protocol and the context a stage sees: all the runner shares with a kind.
 
-A stage *plans* (pure: the exact argv, environment overlay and the inputs its
-fingerprint covers; no side effects) and *runs* (executes a plan and reports
-outputs and artifacts). Outputs are what downstream stages read, e.g. sft's
-`checkpoint` or export's `merged_dir`; they come from this run or from the
-stage's last succeeded record in the manifest.
+A stage *plans* (pure: the exact argv, environment overlay, the inputs its fingerprint
+covers, and typed parameters for `run`; no side effects) and *runs* (executes a plan through
+the launcher and reports outputs and artifacts). Outputs are what downstream stages read,
+e.g. sft's `run_dir` or export's `model_dir`; a stage reads them through its input slots.
 """
 
 from __future__ import annotations
@@ -14,10 +13,14 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from swiftpipe.config.schema import LoadedPipeline
-from swiftpipe.engine.manifest import Artifact, Manifest, StageRecord
+from swiftpipe.engine.launch import Launcher, LocalLauncher
+from swiftpipe.engine.manifest import Artifact, StageRecord
+
+if TYPE_CHECKING:
+    from swiftpipe.config.schema import LoadedPipeline, Pipeline
+    from swiftpipe.engine.graph import Node
 
 # Set for every child so nothing tries a hub download and logs arrive live.
 OFFLINE_ENV = {
@@ -31,18 +34,26 @@ ALWAYS_ENV = {"PYTHONUNBUFFERED": "1"}
 
 
 class Pending(str):
-    """An output of an upstream stage that does not exist yet; shown as `<sft.checkpoint>`."""
+    """An output of an upstream stage that does not exist yet; shown as `<sft.run_dir>`."""
 
 
 @dataclass
 class StagePlan:
-    """What a stage would run. `ready` is False while it depends on Pending outputs."""
+    """What a stage would run.
+
+    `ready` is False while the fingerprint inputs depend on outputs that do not exist yet.
+    `params` holds the kind's own typed values for `run` (never read back out of argv).
+    `promised` are outputs known before running (an ephemeral stage's model and settings),
+    so stages after it can tell whether they must run before it is started.
+    """
 
     argv: list[str]
     env: dict[str, str | None] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
     ready: bool = True
     notes: list[str] = field(default_factory=list)
+    params: Any = None
+    promised: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -60,55 +71,75 @@ class RunOptions:
     echo: bool = True
 
 
+# name -> that stage's usable outputs (None: not available, values may be Pending).
+OutputsLookup = Callable[[str], "dict[str, Any] | None"]
+
+
 class StageContext:
-    """What a stage may see: the pipeline, its workdir, and upstream outputs."""
+    """What one stage may see: its node, the pipeline, its own record, its inputs' outputs."""
 
     def __init__(
-        self, pipeline: LoadedPipeline, manifest: Manifest, options: RunOptions | None = None
+        self,
+        pipeline: LoadedPipeline,
+        node: Node,
+        lookup: OutputsLookup,
+        record: StageRecord | None = None,
+        options: RunOptions | None = None,
+        launcher: Launcher | None = None,
+        previous: dict[str, Any] | None = None,
+        on_output: Callable[[str, Any], None] | None = None,
     ) -> None:
         self.pipeline = pipeline
-        self.config = pipeline.config
-        self.workdir = pipeline.workdir
-        self.manifest = manifest
+        self.node = node
+        self.name = node.name
+        self.cfg: Any = node.config
+        self.where = node.where
+        self._lookup = lookup
+        self.record = record
         self.options = options or RunOptions()
-        self.fresh: dict[str, StageResult] = {}  # results of stages run in this invocation
-        # Stages that will run before this one in the current plan: their recorded
-        # outputs are about to be replaced, so downstream plans see them as Pending.
-        self.invalidated: set[str] = set()
-        # What each stage's record held before the current attempt reset it (e.g. a
-        # server an earlier, dead run left behind), for run() to clean up or name.
-        self.previous: dict[str, dict[str, Any]] = {}
-        # The runner persists outputs a stage discovers mid-run (e.g. sft's run folder),
-        # so a failed or interrupted attempt can still be resumed or inspected.
-        self.on_output: Callable[[str, str, Any], None] | None = None
+        self.launcher: Launcher = launcher or LocalLauncher()
+        # What the stage's record held before this attempt reset it (a server an earlier,
+        # dead run left behind), for run() to clean up or name.
+        self.previous: dict[str, Any] = previous or {}
+        self._on_output = on_output
 
-    def outputs(self, stage: str) -> dict[str, Any] | None:
-        """Outputs of `stage` from this run, else from its last succeeded record."""
-        if stage in self.fresh:
-            return self.fresh[stage].outputs
-        if stage in self.invalidated:
-            return None
-        record = self.manifest.stages.get(stage)
-        if record is not None and record.status in ("succeeded", "skipped") and record.outputs:
-            return record.outputs
-        return None
+    @property
+    def config(self) -> Pipeline:
+        return self.pipeline.config
 
-    def output(self, stage: str, key: str) -> Any:
-        """One upstream output, or a Pending placeholder when it does not exist yet."""
-        values = self.outputs(stage)
+    @property
+    def workdir(self) -> Path:
+        return self.pipeline.workdir
+
+    @property
+    def stage_dir(self) -> Path:
+        """Where this stage writes: `<workdir>/<stage name>`."""
+        return self.workdir / self.name
+
+    def upstream(self, slot: str) -> Node | None:
+        name = self.node.upstream.get(slot)
+        return self.pipeline.graph[name] if name is not None else None
+
+    def outputs(self, slot: str) -> dict[str, Any] | None:
+        """The outputs of the stage feeding `slot`, or None (no such input, or not there yet)."""
+        node = self.upstream(slot)
+        return self._lookup(node.name) if node is not None else None
+
+    def output(self, slot: str, key: str) -> Any:
+        """One input value, or a Pending placeholder when it does not exist yet."""
+        node = self.upstream(slot)
+        values = self._lookup(node.name) if node is not None else None
         if values is None or values.get(key) is None:
-            return Pending(f"<{stage}.{key}>")
+            return Pending(f"<{node.name if node else slot}.{key}>")
         return values[key]
 
-    def report_output(self, stage: str, key: str, value: Any) -> None:
-        if self.on_output is not None:
-            self.on_output(stage, key, value)
+    def report_output(self, key: str, value: Any) -> None:
+        """Persist an output found mid-run (sft's run folder), so a failed run can resume."""
+        if self._on_output is not None:
+            self._on_output(key, value)
 
-    def record(self, stage: str) -> StageRecord | None:
-        return self.manifest.stages.get(stage)
-
-    def log_path(self, stage: str) -> Path:
-        return self.workdir / "logs" / f"{stage}.log"
+    def log_path(self, suffix: str = "") -> Path:
+        return self.workdir / "logs" / f"{self.name}{suffix}.log"
 
     def env(self, stage_env: dict[str, str], venv: str | None) -> dict[str, str | None]:
         """The overlay for a child: offline switches, pipeline env, stage env, venv PATH."""
@@ -127,12 +158,7 @@ class StageContext:
 
 
 class Stage(Protocol):
-    """One step of the pipeline. Implementations live in swiftpipe/stages/<name>.py."""
-
-    name: ClassVar[str]
-    # True when the stage's output does not outlive the run (a server stopped in close()
-    # unless kept): a later stage that fails must be resumed from this one.
-    ephemeral: ClassVar[bool]
+    """One step of the pipeline; one object per stage per run. Kinds live in swiftpipe/kinds/."""
 
     def plan(self, ctx: StageContext) -> StagePlan:
         """The exact command and environment; must not change anything on disk."""
@@ -149,3 +175,15 @@ class Stage(Protocol):
     def close(self, ctx: StageContext) -> None:
         """Called once at the end of every run, success or not (servers stop here)."""
         ...
+
+
+class FileStage:
+    """Defaults for stages whose outputs are files: stale when an artifact is gone; no close."""
+
+    def stale(self, ctx: StageContext, record: StageRecord) -> str | None:
+        from swiftpipe.engine.artifacts import stale_reason
+
+        return stale_reason(record.artifacts)
+
+    def close(self, ctx: StageContext) -> None:
+        return None

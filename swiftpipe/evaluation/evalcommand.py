@@ -1,4 +1,4 @@
-"""Build the `evalscope eval` command line from stages.eval (no side effects).
+"""Build the `evalscope eval` command line from an eval stage's settings (no side effects).
 
 Facts about evalscope 1.14.1 this relies on:
 - `--api-key` defaults to 'EMPTY', and that default wins over EVALSCOPE_API_KEY; an
@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from swiftpipe.argv import flags
-from swiftpipe.config.schema import EvalConfig, LoadedPipeline
+from swiftpipe.config.schema import LoadedPipeline
 from swiftpipe.errors import UserError
+from swiftpipe.evaluation.settings import EvalSettings
 
 THINK_FILTER = {"remove_until": "</think>"}
 BLEU_NOTICE = (
@@ -28,13 +29,13 @@ BLEU_NOTICE = (
 )
 
 
-def dataset_args(pipeline: LoadedPipeline, cfg: EvalConfig) -> dict[str, dict[str, Any]]:
-    """stages.eval.datasets with absolute local paths and swiftpipe's defaults filled in."""
+def dataset_args(pipeline: LoadedPipeline, cfg: EvalSettings, where: str) -> dict[str, dict[str, Any]]:
+    """The stage's datasets with absolute local paths and swiftpipe's defaults filled in."""
     out: dict[str, dict[str, Any]] = {}
     for name, given in cfg.datasets.items():
         args = dict(given)
         if "local_path" in args:
-            args["local_path"] = str(_local(pipeline, name, str(args["local_path"])))
+            args["local_path"] = str(_local(pipeline, f"{where}.datasets.{name}", str(args["local_path"])))
         if name == "general_qa":
             args.setdefault("metric_list", ["Rouge"])
         args.setdefault("filters", dict(THINK_FILTER))
@@ -42,11 +43,11 @@ def dataset_args(pipeline: LoadedPipeline, cfg: EvalConfig) -> dict[str, dict[st
     return out
 
 
-def _local(pipeline: LoadedPipeline, name: str, value: str) -> Path:
+def _local(pipeline: LoadedPipeline, key: str, value: str) -> Path:
     path = pipeline.path(value)
     if not path.exists():
         raise UserError(
-            f"{pipeline.display_name} › stages.eval.datasets.{name}.local_path: {value} does not exist "
+            f"{pipeline.display_name} › {key}.local_path: {value} does not exist "
             f"(looked for {path}); relative paths start at the folder of {pipeline.display_name}"
         )
     return path
@@ -57,13 +58,13 @@ def asks_bleu(args: dict[str, dict[str, Any]]) -> bool:
     return any(str(m).lower() == "bleu" for m in metrics)
 
 
-def generation_config(cfg: EvalConfig) -> dict[str, Any]:
+def generation_config(cfg: EvalSettings) -> dict[str, Any]:
     """The user's settings with temperature always present (evalscope then merges no default)."""
     return {"temperature": 0.0, **cfg.generation_config}
 
 
 def eval_flags(args: dict[str, Any]) -> list[str]:
-    """stages.eval.args as evalscope flags: dashes, and true/false as bare switches."""
+    """An eval stage's args as evalscope flags: dashes, and true/false as bare switches."""
     out: list[str] = []
     for name, value in args.items():
         if isinstance(value, bool):
@@ -75,7 +76,7 @@ def eval_flags(args: dict[str, Any]) -> list[str]:
 
 def eval_argv(
     evalscope: str,
-    cfg: EvalConfig,
+    cfg: EvalSettings,
     datasets: dict[str, dict[str, Any]],
     *,
     api_url: str,

@@ -1,32 +1,31 @@
-"""The stages, in pipeline order. The runner knows only this table and the protocol."""
+"""The stage kinds. Adding a kind is one module with a `KIND` plus one line here."""
 
 from __future__ import annotations
 
 import importlib
+from functools import cache
 
-from swiftpipe.config.schema import Pipeline
-from swiftpipe.engine.stage import Stage
+from swiftpipe.engine.kind import Kind
 
-ORDER = ("data", "sft", "export", "deploy", "eval")
-
-# name -> "module:Class"; imported on first use so `swiftpipe --help` stays fast.
+# kind name -> module defining KIND; imported on first use so `swiftpipe --help` stays fast.
 REGISTRY = {
-    "data": "swiftpipe.kinds.data:DataStage",
-    "sft": "swiftpipe.kinds.sft:SftStage",
-    "export": "swiftpipe.kinds.export:ExportStage",
-    "deploy": "swiftpipe.kinds.deploy:DeployStage",
-    "eval": "swiftpipe.kinds.eval:EvalStage",
+    "data": "swiftpipe.kinds.data",
+    "pt": "swiftpipe.kinds.pt",
+    "sft": "swiftpipe.kinds.sft",
+    "export": "swiftpipe.kinds.export",
+    "deploy": "swiftpipe.kinds.deploy",
+    "eval": "swiftpipe.kinds.eval",
+    "infer": "swiftpipe.kinds.infer",
+    "base-eval": "swiftpipe.kinds.base_eval",
 }
 
 
-def get_stage(name: str) -> Stage:
-    module, _, cls = REGISTRY[name].partition(":")
-    stage: Stage = getattr(importlib.import_module(module), cls)()
-    return stage
+@cache
+def get_kind(name: str) -> Kind:
+    kind: Kind = importlib.import_module(REGISTRY[name]).KIND
+    return kind
 
 
-def configured(config: Pipeline) -> list[str]:
-    """The stages this pipeline declares, in order."""
-    names = ["data"] if config.data is not None else []
-    names += [n for n in ORDER[1:] if getattr(config.stages, n) is not None]
-    return names
+def user_kinds() -> list[str]:
+    """The kinds a pipeline may name in `kind:`."""
+    return [name for name in REGISTRY if not get_kind(name).internal]

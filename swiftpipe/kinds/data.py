@@ -1,46 +1,86 @@
-"""The data stage: convert the configured sources into `<workdir>/data/train.jsonl`.
+"""The data kind: convert the configured sources into `<workdir>/<stage>/train.jsonl`.
 
-It runs in-process (no child): `swiftpipe.data.convert.run` with the pipeline's `data`
-section. Outputs for sft are absolute paths: `train`, `val` (None without a split),
-`rejects`, `report`. Token lengths are counted with the base model's `tokenizer.json` when
-`model` is a local directory that has one; `max_length` defaults to `stages.sft.args.max_length`.
-The fingerprint covers every source's sha256 (size+mtime above the hashing limit), the whole
-`data` section, the resolved max_length and the tokenizer's digest.
+It runs `python -m swiftpipe convert` as a child, through the launcher, with every setting
+on its command line (per-source `--format` and `--limit` in source order), so the command
+`swiftpipe plan` shows is exactly the one that runs; the top-level `data:` section is a data
+stage named data. Outputs for training stages are absolute paths: `train`, `val` (None
+without a split), `rejects`, `report`; metrics come from the report the child writes.
+Token lengths are counted with the base model's `tokenizer.json` when `model` is a local
+directory that has one; `max_length` defaults to `args.max_length` of the first training
+stage that reads it. The fingerprint covers every source's sha256 (size+mtime above the
+hashing limit), the whole `data` section, the resolved max_length and the tokenizer's digest.
 """
 
 from __future__ import annotations
 
+import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
-from swiftpipe.config.schema import DataConfig
+from swiftpipe import process
+from swiftpipe.config.schema import DataFormat, doc
 from swiftpipe.engine import artifacts
 from swiftpipe.engine.fingerprint import file_digest
-from swiftpipe.engine.manifest import StageRecord
-from swiftpipe.engine.stage import StageContext, StagePlan, StageResult
+from swiftpipe.engine.kind import DATA, Kind, Problem
+from swiftpipe.engine.stage import FileStage, StageContext, StagePlan, StageResult
 from swiftpipe.errors import StageFailed, UserError
 
 # Bump when the converter's output for the same input changes, so old outputs are redone.
 CONVERTER_VERSION = 1
 
 
-class DataStage:
-    name: ClassVar[str] = "data"
-    ephemeral: ClassVar[bool] = False
+@dataclass(frozen=True)
+class DataSource:
+    path: str = field(metadata=doc("dataset file (.jsonl, .json, optionally .gz), relative to pipeline.yaml"))
+    format: DataFormat = field(default="auto", metadata=doc("input format; auto-detected per file"))
+    limit: int | None = field(default=None, metadata=doc("use only the first N rows"))
 
-    def _cfg(self, ctx: StageContext) -> DataConfig:
-        assert ctx.config.data is not None
-        return ctx.config.data
 
+@dataclass(frozen=True)
+class DataConfig:
+    sources: list[DataSource] = field(metadata=doc("input files to convert"))
+    val_ratio: float = field(default=0.0, metadata=doc("share of rows for the validation split"))
+    seed: int = field(default=42, metadata=doc("seed of the deterministic split"))
+    dedupe: bool = field(default=True, metadata=doc("reject exact duplicate conversations"))
+    system: str | None = field(default=None, metadata=doc("system prompt for rows without one"))
+    max_reject_ratio: float = field(default=0.05, metadata=doc("fail when more rows are rejected"))
+    max_length: int | None = field(
+        default=None, metadata=doc("token limit; defaults to args.max_length of the training stage reading it")
+    )
+
+
+def _check(cfg: DataConfig) -> list[Problem]:
+    if not 0.0 <= cfg.val_ratio < 1.0:
+        return [Problem("val_ratio", f"expected 0 <= value < 1, got {cfg.val_ratio}")]
+    return []
+
+
+@dataclass(frozen=True)
+class DataParams:
+    """The files the convert child writes, as its argv names them."""
+
+    train: Path
+    val: Path | None
+    rejects: Path
+    report: Path
+
+
+class DataStage(FileStage):
     def plan(self, ctx: StageContext) -> StagePlan:
-        cfg = self._cfg(ctx)
+        cfg: DataConfig = ctx.cfg
         sources = self._sources(ctx, cfg)
-        out = ctx.workdir / "data"
+        out = ctx.stage_dir
         tokenizer = self._tokenizer(ctx)
         max_length = self._max_length(ctx, cfg) if tokenizer is not None else None
-        argv = [sys.executable, "-m", "swiftpipe", "convert", *map(str, sources), "-o", str(out / "train.jsonl")]
+        params = DataParams(
+            train=out / "train.jsonl",
+            val=out / "val.jsonl" if cfg.val_ratio > 0 else None,
+            rejects=out / "rejects.jsonl",
+            report=out / "report.json",
+        )
+        argv = convert_argv(cfg, sources, params, tokenizer, max_length)
         notes = [f"{len(sources)} source(s) -> {out}/train.jsonl"]
         if tokenizer is None:
             notes.append("no local tokenizer.json: rows are not checked against max_length")
@@ -51,53 +91,36 @@ class DataStage:
             "tokenizer": file_digest(tokenizer / "tokenizer.json") if tokenizer else None,
             "converter": CONVERTER_VERSION,
         }
-        return StagePlan(argv, {}, inputs, notes=notes)
+        return StagePlan(argv, ctx.env({}, None), inputs, notes=notes, params=params)
 
     def run(self, ctx: StageContext, plan: StagePlan) -> StageResult:
-        from swiftpipe.data.convert import ConvertOptions, run
+        params: DataParams = plan.params
+        said: list[str] = []  # the child's own status and error lines, for the failure reason
 
-        cfg = self._cfg(ctx)
-        out = ctx.workdir / "data"
-        options = ConvertOptions(
-            inputs=tuple(self._sources(ctx, cfg)),
-            train=out / "train.jsonl",
-            val=out / "val.jsonl" if cfg.val_ratio > 0 else None,
-            rejects=out / "rejects.jsonl",
-            report=out / "report.json",
-            formats=tuple(s.format for s in cfg.sources),
-            limits=tuple(s.limit for s in cfg.sources),
-            max_reject_ratio=cfg.max_reject_ratio,
-            dedupe=cfg.dedupe,
-            system=cfg.system,
-            val_ratio=cfg.val_ratio,
-            seed=cfg.seed,
-            tokenizer=self._tokenizer(ctx) if plan.inputs["tokenizer"] else None,
-            max_length=plan.inputs["max_length"],
-        )
-        result = run(options)
-        if result.failure is not None:
-            raise StageFailed(f"data: {result.failure}")
+        def on_line(line: str) -> None:
+            if line.startswith(("==> ", "swiftpipe: ")):
+                said.append(line)
+
+        rc = ctx.launcher.run(plan.argv, process.child_env(plan.env), ctx.log_path(),
+                              echo=ctx.options.echo, on_line=on_line)
+        if rc != 0:
+            _fail(ctx, rc, said)
+        report = json.loads(params.report.read_text(encoding="utf-8"))
         outputs: dict[str, Any] = {
-            "train": str(options.train),
-            "val": str(options.val) if options.val else None,
-            "rejects": str(options.rejects),
-            "report": str(options.report),
+            "train": str(params.train),
+            "val": str(params.val) if params.val else None,
+            "rejects": str(params.rejects),
+            "report": str(params.report),
         }
-        found = [artifacts.describe(p) for p in (options.train, options.val) if p is not None]
-        metrics = {k: result.report[k] for k in ("rows_in", "train", "val", "rejected")}
+        found = [artifacts.describe(p) for p in (params.train, params.val) if p is not None]
+        metrics = {k: report[k] for k in ("rows_in", "train", "val", "rejected")}
         return StageResult(outputs, found, metrics)
-
-    def stale(self, ctx: StageContext, record: StageRecord) -> str | None:
-        return artifacts.stale_reason(record.artifacts)
-
-    def close(self, ctx: StageContext) -> None:
-        return None
 
     def _sources(self, ctx: StageContext, cfg: DataConfig) -> list[Path]:
         paths = [ctx.pipeline.path(s.path) for s in cfg.sources]
         for i, path in enumerate(paths):
             if not path.is_file():
-                raise UserError(f"data.sources[{i}].path: {path}: no such file; check the path")
+                raise UserError(f"{ctx.where}.sources[{i}].path: {path}: no such file; check the path")
         return paths
 
     def _tokenizer(self, ctx: StageContext) -> Path | None:
@@ -107,6 +130,52 @@ class DataStage:
     def _max_length(self, ctx: StageContext, cfg: DataConfig) -> int | None:
         if cfg.max_length is not None:
             return cfg.max_length
-        sft = ctx.config.stages.sft
-        value = sft.args.get("max_length") if sft is not None else None
-        return value if isinstance(value, int) and not isinstance(value, bool) else None
+        graph = ctx.pipeline.graph
+        for reader in graph.dependents(ctx.name):
+            value = getattr(graph[reader].config, "args", {}).get("max_length")
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+        return None
+
+
+def convert_argv(
+    cfg: DataConfig, sources: list[Path], params: DataParams, tokenizer: Path | None, max_length: int | None
+) -> list[str]:
+    """The full `swiftpipe convert` command line for this stage: every setting spelled out."""
+    argv = [sys.executable, "-m", "swiftpipe", "convert", *map(str, sources), "-o", str(params.train),
+            "--rejects", str(params.rejects), "--report", str(params.report)]
+    if params.val is not None:
+        argv += ["--val-output", str(params.val)]
+    # repr: the shortest text that reads back as the same float.
+    argv += ["--val-ratio", repr(cfg.val_ratio), "--seed", str(cfg.seed)]
+    if cfg.dedupe:
+        argv.append("--dedupe")
+    if cfg.system is not None:
+        argv += ["--system", cfg.system]  # click takes the next token even when it starts with '-'
+    argv += ["--max-reject-ratio", repr(cfg.max_reject_ratio)]
+    if tokenizer is not None:
+        argv += ["--tokenizer", str(tokenizer)]
+        if max_length is not None:
+            argv += ["--max-length", str(max_length)]
+    for source in cfg.sources:
+        argv += ["--format", source.format]
+    for source in cfg.sources:
+        argv += ["--limit", "all" if source.limit is None else str(source.limit)]
+    return argv
+
+
+def _fail(ctx: StageContext, rc: int, said: list[str]) -> None:
+    """Raise what the convert child reported: its user error as ours, else StageFailed."""
+    errors = [line.removeprefix("swiftpipe: error: ") for line in said if line.startswith("swiftpipe: error: ")]
+    if rc == 2 and errors:
+        raise UserError(errors[-1])
+    failures = [line.removeprefix("==> ") for line in said if line.startswith("==> ")]
+    if rc == 1 and failures:
+        raise StageFailed(f"{ctx.name}: {failures[-1]}", rc)
+    raise StageFailed(f"{ctx.name}: swiftpipe convert exited with code {rc}", rc)
+
+
+KIND = Kind(
+    name="data", doc="convert datasets to ms-swift JSONL", config=DataConfig, stage=DataStage, produces=DATA,
+    check=_check, key_outputs=("train",),
+)

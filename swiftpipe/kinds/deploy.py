@@ -1,124 +1,144 @@
-"""The deploy stage: serve the merged model with `swift deploy` until eval is done.
+"""The deploy kind: serve a model with `swift deploy` while the stages that read it run.
 
-When the run's selection ends at deploy (`--until deploy`, `--only deploy`,
-`--keep-serving`) the server outlives swiftpipe and the manifest records it
-(`kept`); `swiftpipe stop` ends it. Otherwise `close()` stops it. A server that
-an earlier run recorded but never stopped (that run died) is stopped before a
-new one starts, but only after proving it is ours (see serverrecord.py).
+It serves the model of the stage it reads (an export, or a training stage whose LoRA
+checkpoint swiftpipe merges first), a `model:` directory, or else the base model. The
+server starts just before the first stage that needs it and stops after the last one
+(engine/runner.py). When nothing selected reads it (`--until deploy`) or with
+`--keep-serving`, it outlives swiftpipe and the manifest records it (`kept`); `swiftpipe
+stop` ends it. A server an earlier run recorded but never stopped (that run died) is
+stopped before a new one starts, but only after proving it is ours (serving/serverrecord.py).
 """
 
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any
 
 from swiftpipe import console, process
-from swiftpipe.argv import flags
-from swiftpipe.config.schema import DeployConfig
-from swiftpipe.engine.manifest import StageRecord, save_manifest
+from swiftpipe.config.schema import ArgValue, Backend, doc
+from swiftpipe.engine.fingerprint import fingerprint
+from swiftpipe.engine.kind import CHECKPOINT, MODEL, SERVER, Kind, Problem, Slot
+from swiftpipe.engine.manifest import StageRecord
 from swiftpipe.engine.stage import Pending, StageContext, StagePlan, StageResult
 from swiftpipe.errors import StageFailed, UserError
-from swiftpipe.kinds.common import stage_versions, swift_program
-from swiftpipe.serving import backends, serverrecord
-from swiftpipe.serving.server import Server, ServerError, ServerInfo, ServerSpec
+from swiftpipe.kinds.common import base_model, model_inputs, model_source, stage_versions, swift_program
+from swiftpipe.serving import backends, serverrecord, swiftdeploy
+from swiftpipe.serving.server import Server, ServerError, ServerInfo
 
 
-def deploy_config(ctx: StageContext) -> DeployConfig:
-    assert ctx.config.stages.deploy is not None
-    return ctx.config.stages.deploy
+@dataclass(frozen=True)
+class DeployConfig:
+    backend: Backend = field(default="auto", metadata=doc("inference backend of swift deploy"))
+    host: str = field(default="127.0.0.1", metadata=doc("address the server listens on"))
+    port: int = field(default=8000, metadata=doc("port; a busy port is an error, never moved"))
+    model: str | None = field(default=None, metadata=doc("serve this model directory instead of a stage's"))
+    served_model_name: str | None = field(
+        default=None, metadata=doc("defaults to the pipeline name (<pipeline>-<stage> for other stage names)")
+    )
+    api_key_env: str | None = field(
+        default=None, metadata=doc("environment variable holding the server's API key")
+    )
+    ready_timeout: float = field(default=600.0, metadata=doc("seconds to wait for the server"))
+    args: dict[str, ArgValue] = field(default_factory=dict, metadata=doc("ms-swift deploy arguments"))
+    env: dict[str, str] = field(default_factory=dict, metadata=doc("environment for this stage"))
+    venv: str | None = field(default=None, metadata=doc("run swift from this virtualenv"))
+
+
+@dataclass(frozen=True)
+class DeployParams:
+    model: str
+    backend: str
+    served_model_name: str
+
+
+def _slots(cfg: DeployConfig) -> tuple[Slot, ...]:
+    return (Slot("model", (CHECKPOINT, MODEL), required=False, nearest=cfg.model is None, merge=True),)
+
+
+def _check(cfg: DeployConfig) -> list[Problem]:
+    if not 1 <= cfg.port <= 65535:
+        return [Problem("port", f"expected a port 1-65535, got {cfg.port}")]
+    return []
 
 
 def served_name(ctx: StageContext) -> str:
-    return deploy_config(ctx).served_model_name or ctx.config.name
-
-
-def deploy_argv(swift: str, model: str, backend: str, port: int, name: str, cfg: DeployConfig) -> list[str]:
-    """The `swift deploy` command line; never holds the API key."""
-    return [
-        swift, "deploy", "--model", model, "--infer_backend", backend, "--host", cfg.host,
-        "--port", str(port), "--served_model_name", name, "--verbose", "false", *flags(cfg.args),
-    ]
-
-
-def api_key(cfg: DeployConfig) -> str | None:
-    """The server's API key from the variable named by api_key_env (never from the file)."""
-    if cfg.api_key_env is None:
-        return None
-    value = os.environ.get(cfg.api_key_env)
-    if not value:
-        raise UserError(
-            f"stages.deploy.api_key_env: environment variable {cfg.api_key_env} is not set; "
-            "export it or remove api_key_env"
-        )
-    return value
-
-
-def server_spec(ctx: StageContext, argv: list[str], env: dict[str, str | None], log: Path) -> ServerSpec:
-    cfg = deploy_config(ctx)
-    port = int(argv[argv.index("--port") + 1])
-    name = argv[argv.index("--served_model_name") + 1]
-    return ServerSpec(
-        argv=[str(a) for a in argv], env=process.child_env(env), host=cfg.host, port=port,
-        served_model_name=name, log_path=log, ready_timeout=cfg.ready_timeout, api_key=api_key(cfg),
-    )
+    cfg: DeployConfig = ctx.cfg
+    default = ctx.config.name if ctx.name == "deploy" else f"{ctx.config.name}-{ctx.name}"
+    return cfg.served_model_name or default
 
 
 class DeployStage:
-    name: ClassVar[str] = "deploy"
-    ephemeral: ClassVar[bool] = True
+    def __init__(self) -> None:
+        self.server: Server | None = None
 
     def plan(self, ctx: StageContext) -> StagePlan:
-        cfg = deploy_config(ctx)
+        cfg: DeployConfig = ctx.cfg
         env = ctx.env(cfg.env, cfg.venv)
-        model, notes = self._model(ctx)
+        model, model_id, notes = self._model(ctx, cfg)
         facts = backends.probe(process.child_env(env))
         backend, why = backends.resolve(cfg.backend, facts)
         notes.append(f"backend: {backend} ({why})")
-        swift = swift_program(ctx, env, "stages.deploy", cfg.args)
-        argv = deploy_argv(swift, model, backend, cfg.port, served_name(ctx), cfg)
+        name = served_name(ctx)
+        argv = swiftdeploy.deploy_argv(swift_program(ctx, env, cfg.args), str(model), backend=backend,
+                                       host=cfg.host, port=cfg.port, name=name, args=cfg.args)
         if cfg.api_key_env:
             notes.append(f"API key: from ${cfg.api_key_env}, passed to swift in its environment")
-        if isinstance(model, Pending):
-            return StagePlan(argv, env, {}, ready=False, notes=notes)
-        inputs = {"argv": argv[1:], "versions": stage_versions()}
-        return StagePlan(argv, env, inputs, notes=notes)
+        params = DeployParams(str(model), backend, name)
+        if isinstance(model_id, Pending):
+            return StagePlan(argv, env, {}, ready=False, notes=notes, params=params)
+        inputs = {"argv": argv[1:], "model": model_id, "versions": stage_versions()}
+        # What a reader's scores depend on: not the port or host, which only say where it listens.
+        serving = {"argv": _without(argv[1:], ("--port", "--host")), "model": model_id,
+                   "versions": inputs["versions"]}
+        promised = {"model": str(model), "served_model_name": name, "backend": backend,
+                    "serving_key": fingerprint(serving), "keyed": cfg.api_key_env is not None}
+        return StagePlan(argv, env, inputs, notes=notes, params=params, promised=promised)
 
-    def _model(self, ctx: StageContext) -> tuple[str, list[str]]:
-        if ctx.config.stages.export is not None:
-            return ctx.output("export", "merged_dir"), []
-        local = ctx.pipeline.path(ctx.config.model)
-        model = str(local) if local.exists() else ctx.config.model
-        return model, [f"no export stage: serving the base model {model}"]
+    def _model(self, ctx: StageContext, cfg: DeployConfig) -> tuple[str | Path, Any, list[str]]:
+        if cfg.model is not None:
+            local = ctx.pipeline.path(cfg.model)
+            return local, {"path": str(local)}, [f"serving {local} (model:)"]
+        if ctx.upstream("model") is not None:
+            model, model_id = model_source(ctx)
+            return model, model_id, []
+        model = base_model(ctx)
+        return model, model_inputs(ctx), [f"no stage to serve: serving the base model {model}"]
 
     def run(self, ctx: StageContext, plan: StagePlan) -> StageResult:
+        cfg: DeployConfig = ctx.cfg
+        params: DeployParams = plan.params
         for note in plan.notes:
             console.info(note)
-        model = plan.argv[plan.argv.index("--model") + 1]
-        if os.sep in model and not Path(model).is_dir():
-            raise UserError(f"stages.deploy: model directory {model} does not exist; run the export stage")
+        if os.sep in params.model and not Path(params.model).is_dir():
+            raise UserError(f"{ctx.where}: model directory {params.model} does not exist; run the stage that makes it")
         self._replace_previous(ctx)
-        serverrecord.reap_orphans(ctx.manifest, ctx.workdir, (("eval", "base_server"),))
-        server = Server(server_spec(ctx, plan.argv, plan.env, ctx.log_path(self.name)))
+        spec = swiftdeploy.server_spec(
+            plan.argv, process.child_env(plan.env), host=cfg.host, port=cfg.port, name=params.served_model_name,
+            log=ctx.log_path(), ready_timeout=cfg.ready_timeout, key=swiftdeploy.api_key(cfg.api_key_env, ctx.where),
+            where=ctx.where,
+        )
+        self.server = Server(spec)
         started = time.monotonic()
         try:
-            info = server.start(on_spawn=lambda i: self._record(ctx, i))
+            info = self.server.start(on_spawn=lambda i: self._record(ctx, i))
         except ServerError as exc:
-            ctx.report_output(self.name, "running", False)
+            ctx.report_output("running", False)
             raise StageFailed(f"swift deploy: {exc}") from None
         except BaseException:
-            ctx.report_output(self.name, "running", False)
+            ctx.report_output("running", False)
             raise
-        serverrecord.register(_key(ctx), server)
+        serverrecord.register(_key(ctx), self.server)
         console.info(f"serving '{info.served_model_name}' at {info.api_url} (pid {info.pid})")
-        outputs = {**info.to_outputs(), "backend": plan.argv[plan.argv.index("--infer_backend") + 1],
-                   "model": model}
+        outputs = {**info.to_outputs(), **plan.promised}
         return StageResult(outputs, [], {"ready_s": round(time.monotonic() - started, 1)})
 
     def _replace_previous(self, ctx: StageContext) -> None:
         """A server kept on purpose is never replaced silently; one left by a dead run is stopped."""
-        prev = ServerInfo.from_outputs(ctx.previous.get(self.name))
+        cfg: DeployConfig = ctx.cfg
+        prev = ServerInfo.from_outputs(ctx.previous)
         if prev is None or not prev.running or not serverrecord.is_ours(prev):
             return
         if not prev.kept:
@@ -126,15 +146,15 @@ class DeployStage:
             return
         self._record(ctx, prev)  # still findable by `swiftpipe stop`
         how = f"stop it with: swiftpipe stop {ctx.pipeline.display_name}"
-        if prev.port == deploy_config(ctx).port:
-            raise UserError(f"stages.deploy.port: port {prev.port} on {prev.host} is already in use by the "
+        if prev.port == cfg.port:
+            raise UserError(f"{ctx.where}.port: port {prev.port} on {prev.host} is already in use by the "
                             f"server swiftpipe left running for this pipeline (pid {prev.pid}); {how}")
-        raise UserError(f"stages.deploy: the server swiftpipe left running for this pipeline is still "
+        raise UserError(f"{ctx.where}: the server swiftpipe left running for this pipeline is still "
                         f"running at {prev.url} (pid {prev.pid}); {how}")
 
     def _record(self, ctx: StageContext, info: ServerInfo) -> None:
         for key, value in info.to_outputs().items():
-            ctx.report_output(self.name, key, value)
+            ctx.report_output(key, value)
 
     def stale(self, ctx: StageContext, record: StageRecord) -> str | None:
         info = ServerInfo.from_outputs(record.outputs)
@@ -149,22 +169,48 @@ class DeployStage:
         return None
 
     def close(self, ctx: StageContext) -> None:
-        server = serverrecord.take(_key(ctx))
+        server, self.server = self.server, None
+        serverrecord.take(_key(ctx))
         if server is None or server.info is None:
             return
-        record = ctx.manifest.stage(self.name)
         if ctx.options.keep_serving:
-            record.outputs["kept"] = True
-            save_manifest(ctx.manifest, ctx.workdir)
+            ctx.report_output("kept", True)
             console.info(f"the server keeps running at {server.info.api_url} (pid {server.info.pid}); "
                          f"stop it with: swiftpipe stop {ctx.pipeline.display_name}")
             return
         result = server.stop()
-        record.outputs["running"] = False
-        save_manifest(ctx.manifest, ctx.workdir)
+        ctx.report_output("running", False)
         if not result.port_free:
             console.notice(f"port {server.info.port} is still in use after the server stopped")
 
 
+def _without(argv: list[str], names: tuple[str, ...]) -> list[str]:
+    out: list[str] = []
+    skip = False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item in names:
+            skip = True
+        else:
+            out.append(item)
+    return out
+
+
 def _key(ctx: StageContext) -> str:
-    return f"{ctx.workdir}:deploy"
+    return f"{ctx.workdir}:{ctx.name}"
+
+
+KIND = Kind(
+    name="deploy", doc="swift deploy: an OpenAI-compatible server for the stages that read it",
+    config=DeployConfig, stage=DeployStage, produces=SERVER, slots=_slots, swift_args=True, ephemeral=True,
+    check=_check, key_outputs=("url",),
+    reserved={
+        "model": "the deploy stage serves the model of the stage it reads (or model:)",
+        "host": "use host",
+        "port": "use port",
+        "served_model_name": "use served_model_name",
+        "infer_backend": "use backend",
+        "api_key": "use api_key_env",
+    },
+)

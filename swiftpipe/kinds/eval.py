@@ -1,208 +1,167 @@
-"""The eval stage: `evalscope eval` against the deployed server, optionally the base model too.
+"""The eval kind: `evalscope eval` against a deploy stage's server or any OpenAI-compatible URL.
 
-Scores are read from evalscope's report files, never from its console. A run
-whose requests failed or whose report is incomplete fails the stage (unless
-`ignore_errors: true`): a zero from a dead server is not a result. With
-`compare_base: true` the base model gets its own temporary server (same
-backend, served as `<name>-base`) and the identical evalscope command, and
-<workdir>/eval/compare.{json,md} hold the per-metric deltas.
+With `compare_base: true` the base model's evaluation is a node of its own (kind
+base-eval), keyed by the base model and these settings, evaluated once and reused by
+every eval stage with the same settings; this stage then writes
+<workdir>/<stage>/compare.{json,md} with the per-metric deltas. Several eval stages may read
+one deploy stage, each with its own datasets and settings.
 """
 
 from __future__ import annotations
 
-import os
-import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 from swiftpipe import console, process, tracking
-from swiftpipe.config.schema import EvalConfig
+from swiftpipe.config.schema import doc
 from swiftpipe.engine import artifacts
-from swiftpipe.engine.fingerprint import dir_digest, file_digest
-from swiftpipe.engine.manifest import StageRecord
-from swiftpipe.engine.stage import Pending, StageContext, StagePlan, StageResult
-from swiftpipe.errors import StageFailed, UserError
+from swiftpipe.engine.kind import SCORES, SERVER, Implied, Kind, Problem, Slot
+from swiftpipe.engine.stage import FileStage, Pending, StageContext, StagePlan, StageResult
+from swiftpipe.errors import UserError
 from swiftpipe.evaluation import compare, evalcommand
-from swiftpipe.evaluation.evalreport import DatasetReport, problems, read_reports
-from swiftpipe.kinds import deploy
-from swiftpipe.kinds.common import model_inputs, program
-from swiftpipe.serving import ports, serverrecord
-from swiftpipe.serving.server import Server, ServerError, ServerInfo, ServerSpec, http_status
+from swiftpipe.evaluation.evalreport import read_reports
+from swiftpipe.evaluation.run import data_digests, evaluate, move_aside, score_outputs
+from swiftpipe.evaluation.settings import EvalSettings, settings_of
+from swiftpipe.kinds.common import program
+from swiftpipe.serving.server import http_status
+from swiftpipe.serving.swiftdeploy import ServeSettings, api_key
 from swiftpipe.versions import tool_versions
 
 
-def _cfg(ctx: StageContext) -> EvalConfig:
-    assert ctx.config.stages.eval is not None
-    return ctx.config.stages.eval
+@dataclass(frozen=True)
+class EvalConfig(EvalSettings):
+    compare_base: bool = field(default=False, metadata=doc("also evaluate the base model (once, cached)"))
+    api_url: str | None = field(
+        default=None, metadata=doc("evaluate this OpenAI-compatible endpoint instead of a deploy stage")
+    )
+    served_model_name: str | None = field(default=None, metadata=doc("the model name to ask api_url for"))
+    api_key_env: str | None = field(
+        default=None, metadata=doc("environment variable holding api_url's key (a deploy stage's own by default)")
+    )
 
 
-def _keyed(ctx: StageContext) -> bool:
-    return ctx.config.stages.deploy is not None and ctx.config.stages.deploy.api_key_env is not None
+@dataclass(frozen=True)
+class EvalParams:
+    work_dir: Path
+    keyed_by: str | None  # the variable holding the key, if the server wants one
+    health: str | None  # a URL that answers 200 when the server is up (None: an external endpoint)
 
 
-class EvalStage:
-    name: ClassVar[str] = "eval"
-    ephemeral: ClassVar[bool] = False
+def _slots(cfg: EvalConfig) -> tuple[Slot, ...]:
+    own = cfg.api_url is None
+    missing = "nothing to evaluate: add a deploy stage before it (or name one with from:) or give api_url"
+    return (Slot("server", (SERVER,), required=own, nearest=own, missing=missing),)
 
+
+def _check(cfg: EvalConfig) -> list[Problem]:
+    if cfg.api_url is not None and not cfg.served_model_name:
+        return [Problem("served_model_name", "required with api_url: the model name the endpoint serves")]
+    if cfg.api_url is None and cfg.served_model_name:
+        return [Problem("served_model_name", "only with api_url; a deploy stage names its own model")]
+    return []
+
+
+def _implies(cfg: EvalConfig, upstream: Mapping[str, Any]) -> list[Implied]:
+    if not cfg.compare_base:
+        return []
+    server = upstream.get("server")
+    serve = ServeSettings.of(server) if server is not None else ServeSettings()
+    from swiftpipe.kinds.base_eval import BaseEvalConfig
+
+    config = BaseEvalConfig(settings_of(cfg), serve)
+    return [Implied("base", "base-eval", config, "base", "evaluates the base model with the same settings")]
+
+
+class EvalStage(FileStage):
     def plan(self, ctx: StageContext) -> StagePlan:
-        cfg = _cfg(ctx)
+        cfg: EvalConfig = ctx.cfg
         env = ctx.env(cfg.env, cfg.venv)
-        datasets = evalcommand.dataset_args(ctx.pipeline, cfg)
-        api_url = ctx.output("deploy", "api_url")
-        model = ctx.output("deploy", "served_model_name")
-        argv = evalcommand.eval_argv(
-            program(ctx, "evalscope", env, "stages.eval"), cfg, datasets, api_url=api_url, model=model,
-            work_dir=ctx.workdir / "eval" / "finetuned", keyed=_keyed(ctx),
-        )
+        datasets = evalcommand.dataset_args(ctx.pipeline, cfg, ctx.where)
+        api_url, model, served, keyed_by, health = self._target(ctx, cfg)
+        work_dir = ctx.stage_dir / "finetuned"
+        argv = evalcommand.eval_argv(program(ctx, "evalscope", env), cfg, datasets, api_url=api_url, model=model,
+                                     work_dir=work_dir, keyed=keyed_by is not None)
         notes = [f"datasets: {', '.join(datasets)}"]
-        if _keyed(ctx):
+        if keyed_by:
             notes.append("API key: passed in EVALSCOPE_API_KEY, not on the command line")
-        if isinstance(api_url, Pending):
-            return StagePlan(argv, env, {}, ready=False, notes=notes)
-        return StagePlan(argv, env, self._inputs(ctx, argv, datasets), notes=notes)
-
-    def _inputs(self, ctx: StageContext, argv: list[str], datasets: dict[str, Any]) -> dict[str, Any]:
-        cfg = _cfg(ctx)
+        base = ctx.outputs("base") if ctx.upstream("base") is not None else {}
+        params = EvalParams(work_dir, keyed_by, health)
+        if isinstance(served, Pending) or base is None:
+            return StagePlan(argv, env, {}, ready=False, notes=notes, params=params)
         stable = list(argv[1:])
-        stable[stable.index("--api-url") + 1] = "<deploy.api_url>"  # the port does not shape scores
+        stable[stable.index("--api-url") + 1] = "<server>"  # the port does not shape scores
         inputs: dict[str, Any] = {
-            "argv": stable,
-            "served_model": ctx.output("deploy", "model"),
-            "data": {n: _digest(Path(a["local_path"])) for n, a in datasets.items() if "local_path" in a},
+            "argv": stable, "served": served, "data": data_digests(datasets),
             "evalscope": tool_versions().get("evalscope"),
         }
-        if cfg.compare_base:
-            inputs["base_model"] = model_inputs(ctx)
-        return inputs
+        if base:
+            inputs["base"] = base.get("primary")
+        return StagePlan(argv, env, inputs, notes=notes, params=params)
+
+    def _target(self, ctx: StageContext, cfg: EvalConfig) -> tuple[str, str, Any, str | None, str | None]:
+        """(api_url, model, what identifies the served model, key variable, health URL)."""
+        if cfg.api_url is not None:
+            assert cfg.served_model_name is not None
+            return cfg.api_url, cfg.served_model_name, {"api_url": cfg.api_url, "model": cfg.served_model_name}, \
+                cfg.api_key_env, None
+        server = ctx.upstream("server")
+        assert server is not None
+        api_url = ctx.output("server", "api_url")
+        health = None if isinstance(api_url, Pending) else api_url.removesuffix("/v1") + "/health"
+        keyed_by = cfg.api_key_env or getattr(server.config, "api_key_env", None)
+        return api_url, ctx.output("server", "served_model_name"), ctx.output("server", "serving_key"), \
+            keyed_by, health
 
     def run(self, ctx: StageContext, plan: StagePlan) -> StageResult:
+        cfg: EvalConfig = ctx.cfg
+        params: EvalParams = plan.params
         for note in plan.notes:
             console.info(note)
-        cfg = _cfg(ctx)
-        if evalcommand.asks_bleu(evalcommand.dataset_args(ctx.pipeline, cfg)):
+        if evalcommand.asks_bleu(evalcommand.dataset_args(ctx.pipeline, cfg, ctx.where)):
             console.notice(evalcommand.BLEU_NOTICE)
-        api_url = plan.argv[plan.argv.index("--api-url") + 1]
-        if http_status(api_url.removesuffix("/v1") + "/health") != 200:
-            raise UserError(f"stages.eval: no server answers at {api_url}; run the deploy stage first")
-        # A base-model server an earlier attempt recorded and never stopped (that run died).
-        base = ctx.previous.get(self.name, {}).get("base_server")
-        serverrecord.reap(ServerInfo.from_outputs(base if isinstance(base, dict) else None))
-        _move_aside(ctx.workdir / "eval")
-        env = self._env(ctx, plan)
-        finetuned = self._evaluate(ctx, plan.argv, env)
-        outputs: dict[str, Any] = _outputs("finetuned", plan.argv, finetuned)
-        metrics = _metrics("", finetuned)
-        found = [*finetuned.values()]
-        if cfg.compare_base:
-            base, server = self._evaluate_base(ctx, plan.argv, env)
-            outputs.update(_outputs("base", plan.argv, base), base_server=server.to_outputs())
-            metrics.update(_metrics("base/", base))
-            outputs.update(self._compare(ctx, base, finetuned))
-            found += base.values()
-        tracking.log_eval(ctx, metrics)
-        files = [Path(r.path) for r in found] + [Path(p) for k, p in outputs.items() if k.startswith("compare_")]
-        return StageResult(outputs, [artifacts.describe(p) for p in files], metrics)
-
-    def _env(self, ctx: StageContext, plan: StagePlan) -> dict[str, str]:
+        if params.health is not None and http_status(params.health) != 200:
+            raise UserError(f"{ctx.where}: no server answers at {params.health}; run the deploy stage first")
+        move_aside(ctx.stage_dir)
         env = process.child_env(plan.env)
-        if _keyed(ctx):
-            key = deploy.api_key(deploy.deploy_config(ctx))
+        if params.keyed_by is not None:
+            key = api_key(params.keyed_by, ctx.where)
             assert key is not None
             env["EVALSCOPE_API_KEY"] = key
-        return env
+        reports = evaluate(ctx, cfg, plan.argv, env, params.work_dir)
+        outputs = score_outputs(reports, params.work_dir)
+        metrics = {n: r.primary_score for n, r in reports.items()}
+        files = [Path(r.path) for r in reports.values()]
+        base = ctx.outputs("base") if ctx.upstream("base") is not None else None
+        if base is not None:
+            outputs.update(self._compare(ctx, base, reports, params.work_dir))
+            metrics.update({f"base/{n}": p.get("score") for n, p in (base.get("primary") or {}).items()})
+            files += [Path(outputs["compare_json"]), Path(outputs["compare_md"])]
+        tracking.log_eval(ctx, metrics)
+        return StageResult(outputs, [artifacts.describe(p) for p in files], metrics)
 
-    def _evaluate(self, ctx: StageContext, argv: list[str], env: dict[str, str]) -> dict[str, DatasetReport]:
-        cfg = _cfg(ctx)
-        work_dir = Path(argv[argv.index("--work-dir") + 1])
-        rc = process.run(argv, env=env, log_path=ctx.log_path(self.name), echo=ctx.options.echo)
-        try:
-            reports = read_reports(work_dir)
-        except (OSError, ValueError) as exc:
-            raise StageFailed(f"cannot read evalscope's reports in {work_dir}: {exc}", rc) from None
-        found = ([f"evalscope exited with code {rc}"] if rc != 0 else []) + problems(reports, list(cfg.datasets))
-        if found and not cfg.ignore_errors:
-            raise StageFailed("; ".join(found) + " (set stages.eval.ignore_errors: true to accept this)", rc)
-        for problem in found:
-            console.notice(f"{problem} (ignored: stages.eval.ignore_errors is true)")
-        return reports
-
-    def _evaluate_base(
-        self, ctx: StageContext, argv: list[str], env: dict[str, str]
-    ) -> tuple[dict[str, DatasetReport], ServerInfo]:
-        spec = _base_spec(ctx)
-        console.step(f"eval: serving the base model as '{spec.served_model_name}' for comparison")
-        server = Server(spec)
-        try:
-            info = server.start(on_spawn=lambda i: ctx.report_output(self.name, "base_server", i.to_outputs()))
-        except ServerError as exc:
-            raise StageFailed(f"base model server: {exc}\nlast lines of {spec.log_path}:\n{exc.tail}") from None
-        try:
-            base_argv = evalcommand.with_target(argv, api_url=info.api_url, model=info.served_model_name,
-                                                work_dir=ctx.workdir / "eval" / "base")
-            return self._evaluate(ctx, base_argv, env), info
-        finally:
-            server.stop()
-            ctx.report_output(self.name, "base_server", info.to_outputs())
-
-    def _compare(
-        self, ctx: StageContext, base: dict[str, DatasetReport], tuned: dict[str, DatasetReport]
-    ) -> dict[str, Any]:
-        result = compare.compare(base, tuned, ctx.workdir / "eval" / "base", ctx.workdir / "eval" / "finetuned")
-        json_path, md_path = compare.write(result, ctx.workdir / "eval")
+    def _compare(self, ctx: StageContext, base: dict[str, Any], tuned: Any, tuned_dir: Path) -> dict[str, Any]:
+        base_dir = Path(base["work_dir"])
+        result = compare.compare(read_reports(base_dir), tuned, base_dir, tuned_dir)
+        json_path, md_path = compare.write(result, ctx.stage_dir)
         for flag in result.flags:
             console.notice(f"base vs fine-tuned: {flag}")
         return {"compare_json": str(json_path), "compare_md": str(md_path), "flags": result.flags}
 
-    def stale(self, ctx: StageContext, record: StageRecord) -> str | None:
-        return artifacts.stale_reason(record.artifacts)
 
-    def close(self, ctx: StageContext) -> None:
-        return None  # the base server is stopped where it is started
-
-
-def _base_spec(ctx: StageContext) -> ServerSpec:
-    """A server for the base model with the deploy stage's backend and settings."""
-    dcfg = deploy.deploy_config(ctx)
-    env = ctx.env(dcfg.env, dcfg.venv)
-    local = ctx.pipeline.path(ctx.config.model)
-    model = str(local) if local.exists() else ctx.config.model
-    backend = str(ctx.output("deploy", "backend"))
-    argv = deploy.deploy_argv(program(ctx, "swift", env, "stages.deploy"), model, backend,
-                              ports.free_port(dcfg.host), f"{deploy.served_name(ctx)}-base", dcfg)
-    for key in ("model_type", "template"):
-        value = getattr(ctx.config, key)
-        if value and key not in dcfg.args:
-            argv += [f"--{key}", value]
-    return deploy.server_spec(ctx, argv, env, ctx.log_path("deploy-base"))
-
-
-def _outputs(side: str, argv: list[str], reports: dict[str, DatasetReport]) -> dict[str, Any]:
-    work_dir = argv[argv.index("--work-dir") + 1] if side == "finetuned" else None
-    prefix = "" if side == "finetuned" else "base_"
-    out: dict[str, Any] = {
-        f"{prefix}scores": {n: r.scores for n, r in reports.items()},
-        f"{prefix}primary": {n: {"metric": r.primary, "score": r.primary_score} for n, r in reports.items()},
-        f"{prefix}reports": [r.path for r in reports.values()],
-    }
-    if work_dir is not None:
-        out["work_dir"] = work_dir
-    elif reports:
-        out["base_work_dir"] = str(Path(next(iter(reports.values())).path).parents[2])
-    return out
-
-
-def _metrics(prefix: str, reports: dict[str, DatasetReport]) -> dict[str, Any]:
-    return {f"{prefix}{n}": r.primary_score for n, r in reports.items()}
-
-
-def _digest(path: Path) -> Any:
-    return dir_digest(path) if path.is_dir() else file_digest(path)
-
-
-def _move_aside(path: Path) -> None:
-    """Earlier results are kept: evalscope would mix old reports with new ones."""
-    if path.exists():
-        aside = path.with_name(f"{path.name}.stale-{time.strftime('%Y%m%d-%H%M%S')}")
-        console.notice(f"moving the earlier {path.name}/ aside to {aside.name}/")
-        os.replace(path, aside)
-
+KIND = Kind(
+    name="eval", doc="evalscope eval against a deploy stage's server or api_url", config=EvalConfig,
+    stage=EvalStage, produces=SCORES, slots=_slots, check=_check, implies=_implies, key_outputs=("primary",),
+    reserved={
+        "model": "the eval stage asks for the served model name",
+        "api_url": "the eval stage uses the deployed server, or api_url",
+        "api_key": "use api_key_env",
+        "datasets": "use datasets",
+        "dataset_args": "use datasets",
+        "limit": "use limit",
+        "generation_config": "use generation_config",
+        "eval_batch_size": "use batch_size",
+        "work_dir": "swiftpipe writes under the workdir",
+    },
+)

@@ -1,4 +1,4 @@
-"""The export stage: `swift export --merge_lora true` on the chosen checkpoint.
+"""The export kind: `swift export --merge_lora true` on the chosen checkpoint of a training stage.
 
 swift writes into `<dir>.partial`; only a merge that finished and holds a config,
 weights and args.json is renamed to `<checkpoint>-merged`. A leftover `-merged`
@@ -11,38 +11,52 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
 
 from swiftpipe import console, process
 from swiftpipe.argv import flags
-from swiftpipe.config.schema import ExportConfig
+from swiftpipe.config.schema import ArgValue, doc
 from swiftpipe.engine import artifacts
 from swiftpipe.engine.fingerprint import dir_digest
-from swiftpipe.engine.manifest import StageRecord
-from swiftpipe.engine.stage import Pending, StageContext, StagePlan, StageResult
+from swiftpipe.engine.kind import CHECKPOINT, MODEL, Kind, Slot
+from swiftpipe.engine.stage import FileStage, Pending, StageContext, StagePlan, StageResult
 from swiftpipe.errors import StageFailed
-from swiftpipe.kinds.common import stage_versions, swift_program
+from swiftpipe.kinds.common import stage_versions, swift_program, weights_digest
 from swiftpipe.msswift import checkpoints
 
 MERGED_FILES = ("config.json", "args.json")
 WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
 
 
-class ExportStage:
-    name: ClassVar[str] = "export"
-    ephemeral: ClassVar[bool] = False
+@dataclass(frozen=True)
+class ExportConfig:
+    checkpoint: str = field(default="last", metadata=doc("last, best, or a checkpoint path"))
+    args: dict[str, ArgValue] = field(default_factory=dict, metadata=doc("ms-swift export arguments"))
+    env: dict[str, str] = field(default_factory=dict, metadata=doc("environment for this stage"))
+    venv: str | None = field(default=None, metadata=doc("run swift from this virtualenv"))
 
-    def _cfg(self, ctx: StageContext) -> ExportConfig:
-        assert ctx.config.stages.export is not None
-        return ctx.config.stages.export
 
+@dataclass(frozen=True)
+class ExportParams:
+    checkpoint: str
+    partial: Path  # swift writes here; renamed to `final` only when complete
+    final: Path
+
+
+def _slots(cfg: ExportConfig) -> tuple[Slot, ...]:
+    by_name = cfg.checkpoint in ("last", "best")
+    missing = f"checkpoint '{cfg.checkpoint}' needs a training stage before it; give a checkpoint path"
+    return (Slot("model", (CHECKPOINT,), required=by_name, nearest=by_name, missing=missing),)
+
+
+class ExportStage(FileStage):
     def plan(self, ctx: StageContext) -> StagePlan:
-        cfg = self._cfg(ctx)
+        cfg: ExportConfig = ctx.cfg
         env = ctx.env(cfg.env, cfg.venv)
         ckpt, notes = self._checkpoint(ctx, cfg)
         merged = Pending(f"{ckpt}-merged") if isinstance(ckpt, Pending) else f"{ckpt}-merged"
-        argv = [swift_program(ctx, env, "stages.export", cfg.args), "export", "--adapters", ckpt,
+        argv = [swift_program(ctx, env, cfg.args), "export", "--adapters", ckpt,
                 "--merge_lora", "true", "--output_dir", merged + ".partial", *flags(cfg.args)]
         if isinstance(ckpt, Pending):
             return StagePlan(argv, env, {}, ready=False, notes=notes)
@@ -52,13 +66,14 @@ class ExportStage:
             "versions": stage_versions(),
         }
         notes.append(f"checkpoint: {ckpt} ({cfg.checkpoint})")
-        return StagePlan(argv, env, inputs, notes=notes)
+        params = ExportParams(ckpt, Path(merged + ".partial"), Path(merged))
+        return StagePlan(argv, env, inputs, notes=notes, params=params)
 
     def _checkpoint(self, ctx: StageContext, cfg: ExportConfig) -> tuple[str, list[str]]:
         if cfg.checkpoint not in ("last", "best"):
             ckpt, notices = checkpoints.resolve(cfg.checkpoint, Path("."), base_dir=ctx.pipeline.base_dir)
             return str(ckpt.path), notices
-        run_dir = ctx.output("sft", "run_dir")
+        run_dir = ctx.output("model", "run_dir")
         if isinstance(run_dir, Pending):
             return Pending(f"{run_dir}/checkpoint-<{cfg.checkpoint}>"), []
         ckpt, notices = checkpoints.resolve(cfg.checkpoint, Path(run_dir), base_dir=ctx.pipeline.base_dir)
@@ -67,26 +82,30 @@ class ExportStage:
     def run(self, ctx: StageContext, plan: StagePlan) -> StageResult:
         for note in plan.notes:
             console.info(note)
-        partial = Path(plan.argv[plan.argv.index("--output_dir") + 1])
-        final = partial.with_name(partial.name.removesuffix(".partial"))
+        params: ExportParams = plan.params
+        partial, final = params.partial, params.final
         _clear_leftovers(ctx, partial, final)
-        rc = process.run(plan.argv, env=process.child_env(plan.env),
-                         log_path=ctx.log_path(self.name), echo=ctx.options.echo)
+        rc = ctx.launcher.run(plan.argv, process.child_env(plan.env), ctx.log_path(), echo=ctx.options.echo)
         if rc != 0:
             raise StageFailed(f"swift export exited with code {rc}", rc)
         problem = _incomplete(partial)
         if problem:
             raise StageFailed(f"swift export exited 0 but {partial} is incomplete: {problem}")
         os.replace(partial, final)
-        checkpoint = plan.argv[plan.argv.index("--adapters") + 1]
-        outputs = {"merged_dir": str(final), "checkpoint": checkpoint}
+        outputs = {"merged_dir": str(final), "checkpoint": params.checkpoint, "model_dir": str(final),
+                   "model_digest": weights_digest(final)}
         return StageResult(outputs, [artifacts.describe(final)])
 
-    def stale(self, ctx: StageContext, record: StageRecord) -> str | None:
-        return artifacts.stale_reason(record.artifacts)
 
-    def close(self, ctx: StageContext) -> None:
-        return None
+KIND = Kind(
+    name="export", doc="swift export --merge_lora: a LoRA checkpoint merged into a model", config=ExportConfig,
+    stage=ExportStage, produces=MODEL, slots=_slots, swift_args=True, key_outputs=("merged_dir",),
+    reserved={
+        "adapters": "use checkpoint",
+        "merge_lora": "the export stage always merges",
+        "output_dir": "swiftpipe writes next to the checkpoint",
+    },
+)
 
 
 def _incomplete(merged: Path) -> str | None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from swiftpipe.config.schema import LoadedPipeline
 from swiftpipe.engine.manifest import Manifest, atomic_write_text
-from swiftpipe.report import plots, render
+from swiftpipe.report import markdown, plots, render
 from swiftpipe.report.collect import collect
 
 
@@ -20,11 +20,9 @@ def write_report(pipeline: LoadedPipeline, manifest: Manifest) -> Path:
     out_dir = pipeline.workdir / "report"
     out_dir.mkdir(parents=True, exist_ok=True)
     data = collect(pipeline, manifest, out_dir)
-    images = [
-        p for p in (plots.score_chart(data, out_dir / "scores.png"), plots.loss_chart(data, out_dir / "loss.png"))
-        if p is not None
-    ]
-    atomic_write_text(out_dir / "report.md", render.markdown(data, images))
+    scores = plots.score_chart(data, out_dir / "scores.png")
+    images = ([scores] if scores else []) + plots.loss_charts(data, out_dir)
+    atomic_write_text(out_dir / "report.md", markdown.markdown(data, images))
     index = out_dir / "index.html"
     atomic_write_text(index, render.html(data, images))
     return index

@@ -1,4 +1,4 @@
-"""The report as one self-contained HTML page (inline CSS, images embedded) and as Markdown."""
+"""The report as one self-contained HTML page (inline CSS, images embedded, no scripts)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ import base64
 from html import escape
 from pathlib import Path
 
-from swiftpipe.report.collect import ReportData, ScoreRow
+from swiftpipe.report.fmt import dur, num, pretty_metric, reads
+from swiftpipe.report.markdown import data_text, eval_heading, infer_heading
+from swiftpipe.report.model import EvalTable, InferSummary, ReportData, ScoreRow, VariantTable
+from swiftpipe.report.stagegraph import tree_lines
+
+__all__ = ["html", "pretty_metric"]
 
 CSS = """
 :root { --ink:#1f2937; --muted:#6b7280; --line:#e5e7eb; --bg:#f8fafc; --card:#fff; }
@@ -27,7 +32,7 @@ tr:last-child td { border-bottom:none; }
 td.num { text-align:right; font-variant-numeric: tabular-nums; }
 .pill { display:inline-block; padding:1px 10px; border-radius:999px; font-size:12px; font-weight:600; }
 .succeeded { background:#d1fae5; color:#065f46; } .skipped { background:#e0e7ff; color:#3730a3; }
-.failed { background:#fee2e2; color:#991b1b; } .interrupted { background:#fef3c7; color:#92400e; }
+.failed, .crashed { background:#fee2e2; color:#991b1b; } .interrupted { background:#fef3c7; color:#92400e; }
 .running, .pending { background:#f3f4f6; color:#374151; }
 .up { color:#047857; font-weight:600; } .down { color:#b91c1c; font-weight:600; }
 .charts { display:grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap:16px; }
@@ -39,27 +44,10 @@ td.num { text-align:right; font-variant-numeric: tabular-nums; }
 a { color:#2563eb; text-decoration:none; } a:hover { text-decoration:underline; }
 .msg { color:var(--muted); font-size:12px; }
 ul.links { margin:0; padding-left:18px; }
+pre.graph { margin:14px 0 0; padding:12px 14px; background:var(--bg); border-radius:8px; font-size:13px; }
+td.text { white-space:pre-wrap; word-break:break-word; }
+h3 { font-size:14px; margin:18px 0 8px; }
 """
-
-
-def _num(value: float | None, sign: bool = False) -> str:
-    if value is None:
-        return "–"
-    return f"{value:+.3f}" if sign else f"{value:.3f}"
-
-
-def pretty_metric(key: str) -> str:
-    """`rouge:mean[statistic="recall",variant="l"]` -> `rouge (recall, l)`; `accuracy:mean` -> `accuracy`."""
-    name, _, rest = key.partition(":")
-    dims = rest.partition("[")[2].rstrip("]")
-    values = [d.partition("=")[2].strip('"') for d in dims.split(",") if d]
-    return f"{name} ({', '.join(values)})" if values else name
-
-
-def _dur(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
 def _img(path: Path) -> str:
@@ -70,7 +58,11 @@ def _img(path: Path) -> str:
 def _delta_cell(row: ScoreRow) -> str:
     delta = row.delta
     css = "" if delta is None or abs(delta) < 1e-9 else (' class="num up"' if delta > 0 else ' class="num down"')
-    return f"<td{css or ' class=num'}>{_num(delta, True)}</td>"
+    return f"<td{css or ' class=num'}>{num(delta, True)}</td>"
+
+
+def _metric(key: str) -> str:
+    return f"<td title='{escape(key)}'>{escape(pretty_metric(key))}</td>"
 
 
 def _stages_html(data: ReportData) -> str:
@@ -79,45 +71,65 @@ def _stages_html(data: ReportData) -> str:
         log = f'<a href="{escape(s.log)}">log</a>' if s.log else ""
         msg = f'<div class="msg">{escape(s.message)}</div>' if s.message else ""
         rows.append(
-            f"<tr><td><b>{escape(s.name)}</b>{msg}</td><td><span class='pill {escape(s.status)}'>"
-            f"{escape(s.status)}</span></td><td>{escape(s.started or '–')}</td>"
-            f"<td class=num>{_dur(s.duration_s)}</td><td class=num>{s.attempts}</td><td>{log}</td></tr>"
+            f"<tr><td><b>{escape(s.name)}</b>{msg}</td><td>{escape(s.kind)}</td><td>{escape(reads(s) or '–')}</td>"
+            f"<td><span class='pill {escape(s.status)}'>{escape(s.status)}</span></td>"
+            f"<td>{escape(s.started or '–')}</td><td class=num>{dur(s.duration_s)}</td>"
+            f"<td class=num>{s.attempts}</td><td>{log}</td></tr>"
         )
-    head = "<tr><th>stage</th><th>status</th><th>started</th><th>duration</th><th>attempts</th><th></th></tr>"
-    return f"<section><h2>Stages</h2><table>{head}{''.join(rows)}</table></section>"
-
-
-def _data_text(data: ReportData) -> str:
-    d = data.data
-    assert d is not None
-    reasons = ", ".join(f"{k} {v}" for k, v in sorted(d.reasons.items())) or "none"
-    check = "rows in = train + val + rejected" if d.invariant_ok else "row accounting does NOT add up"
-    return (f"{d.rows_in} rows in: {d.train} train, {d.val} validation, {d.rejected} rejected "
-            f"({reasons}); {check}")
+    head = ("<tr><th>stage</th><th>kind</th><th>reads from</th><th>status</th><th>started</th>"
+            "<th>duration</th><th>attempts</th><th></th></tr>")
+    graph = ""
+    if any(s.upstream for s in data.stages):
+        graph = f"<pre class=graph>{escape(chr(10).join(tree_lines(data.stages)))}</pre>"
+    return f"<section><h2>Stages</h2><table>{head}{''.join(rows)}</table>{graph}</section>"
 
 
 def _data_html(data: ReportData) -> str:
-    return f"<section><h2>Data</h2><p>{escape(_data_text(data))}</p></section>" if data.data else ""
-
-
-def _scores_html(data: ReportData) -> str:
-    if not data.scores:
+    if not data.data:
         return ""
-    compared = any(r.base is not None for r in data.scores)
+    return f"<section><h2>Data</h2>{''.join(f'<p>{escape(data_text(d))}</p>' for d in data.data)}</section>"
+
+
+def _eval_html(data: ReportData, table: EvalTable) -> str:
     head = "<tr><th>dataset</th><th>metric</th>" + (
-        "<th>base</th><th>fine-tuned</th><th>delta</th>" if compared else "<th>score</th>"
+        "<th>base</th><th>fine-tuned</th><th>delta</th>" if table.compared else "<th>score</th>"
     ) + "</tr>"
     rows = []
-    for r in data.scores:
-        metric = f"<td title='{escape(r.metric)}'>{escape(pretty_metric(r.metric))}</td>"
-        cells = f"<td><b>{escape(r.dataset)}</b></td>{metric}"
-        if compared:
-            cells += f"<td class=num>{_num(r.base)}</td><td class=num>{_num(r.finetuned)}</td>{_delta_cell(r)}"
+    for r in table.rows:
+        cells = f"<td><b>{escape(r.dataset)}</b></td>{_metric(r.metric)}"
+        if table.compared:
+            cells += f"<td class=num>{num(r.base)}</td><td class=num>{num(r.finetuned)}</td>{_delta_cell(r)}"
         else:
-            cells += f"<td class=num>{_num(r.finetuned)}</td>"
+            cells += f"<td class=num>{num(r.finetuned)}</td>"
         rows.append(f"<tr>{cells}</tr>")
-    flags = "".join(f'<div class="flag">⚠ {escape(f)}</div>' for f in data.flags)
-    return f"<section><h2>Evaluation</h2><table>{head}{''.join(rows)}</table>{flags}</section>"
+    flags = "".join(f'<div class="flag">⚠ {escape(f)}</div>' for f in table.flags)
+    heading = escape(eval_heading(data, table))
+    return f"<section><h2>{heading}</h2><table>{head}{''.join(rows)}</table>{flags}</section>"
+
+
+def _variants_html(table: VariantTable | None) -> str:
+    if table is None:
+        return ""
+    head = "<tr><th>dataset</th><th>metric</th>" + "".join(f"<th>{escape(c)}</th>" for c in table.columns) + "</tr>"
+    rows = []
+    for r in table.rows:
+        tuned = [v for v in r.values[table.base_columns:] if v is not None]
+        best = max(tuned) if len(tuned) > 1 else None
+        cells = "".join(f"<td class=num>{'<b>' + num(v) + '</b>' if v is not None and v == best else num(v)}</td>"
+                        for v in r.values)
+        rows.append(f"<tr><td><b>{escape(r.dataset)}</b></td>{_metric(r.metric)}{cells}</tr>")
+    return f"<section><h2>Variants</h2><table>{head}{''.join(rows)}</table></section>"
+
+
+def _infer_html(row: InferSummary) -> str:
+    count = "?" if row.rows is None else str(row.rows)
+    link = f' · <a href="{escape(row.results)}">{escape(Path(row.results).name)}</a>' if row.results else ""
+    sample = ""
+    if row.sample:
+        cells = "".join(f"<tr><td class=text>{escape(q)}</td><td class=text>{escape(a)}</td></tr>"
+                        for q, a in row.sample)
+        sample = f"<h3>sample</h3><table><tr><th>query</th><th>response</th></tr>{cells}</table>"
+    return f"<section><h2>{escape(infer_heading(row))}</h2><p>{count} rows{link}</p>{sample}</section>"
 
 
 def html(data: ReportData, images: list[Path]) -> str:
@@ -125,8 +137,9 @@ def html(data: ReportData, images: list[Path]) -> str:
             f"<span>workdir <b>{escape(data.workdir)}</b></span>"]
     if data.git:
         meta.append(f"<span>git <b>{escape(data.git)}</b></span>")
-    if data.server:
-        meta.append(f"<span>server <b>{escape(data.server)}</b></span>")
+    for stage, state in data.servers:
+        label = "server" if len(data.servers) == 1 else f"server {stage}"
+        meta.append(f"<span>{escape(label)} <b>{escape(state)}</b></span>")
     versions = ", ".join(f"{k} {v}" for k, v in data.versions.items())
     charts = f"<section><h2>Charts</h2><div class=charts>{''.join(_img(p) for p in images)}</div></section>"
     links = "".join(f'<li><a href="{escape(href)}">{escape(label)}</a></li>' for label, href in data.links)
@@ -136,30 +149,9 @@ def html(data: ReportData, images: list[Path]) -> str:
         f"</head><body><main><header><h1>{escape(data.title)}</h1><p>swiftpipe report · {escape(data.generated)}"
         f"{' · ' + escape(versions) if versions else ''}</p></header>"
         f"<section><div class=meta>{''.join(meta)}</div></section>"
-        f"{_scores_html(data)}{charts if images else ''}{_data_html(data)}{_stages_html(data)}"
+        f"{''.join(_eval_html(data, t) for t in data.evals)}{_variants_html(data.variants)}"
+        f"{charts if images else ''}{''.join(_infer_html(r) for r in data.infers)}"
+        f"{_data_html(data)}{_stages_html(data)}"
         f"{'<section><h2>Files</h2><ul class=links>' + links + '</ul></section>' if links else ''}"
         "</main></body></html>\n"
     )
-
-
-def markdown(data: ReportData, images: list[Path]) -> str:
-    lines = [f"# {data.title}", "", f"swiftpipe report, {data.generated}", "",
-             f"- pipeline: `{data.pipeline}`", f"- workdir: `{data.workdir}`"]
-    lines += [f"- git: {data.git}"] if data.git else []
-    lines += [f"- server: {data.server}"] if data.server else []
-    if data.scores:
-        lines += ["", "## Evaluation", "", "| dataset | metric | base | fine-tuned | delta |",
-                  "|---|---|---:|---:|---:|"]
-        lines += [f"| {r.dataset} | {pretty_metric(r.metric)} | {_num(r.base)} | {_num(r.finetuned)} | "
-                  f"{_num(r.delta, True)} |" for r in data.scores]
-        lines += [f"\n> warning: {f}" for f in data.flags]
-    if images:
-        lines += ["", "## Charts", ""] + [f"![{p.stem}]({p.name})" for p in images]
-    if data.data:
-        lines += ["", "## Data", "", _data_text(data)]
-    lines += ["", "## Stages", "", "| stage | status | started | duration | log |", "|---|---|---|---:|---|"]
-    lines += [f"| {s.name} | {s.status} | {s.started or '–'} | {_dur(s.duration_s)} | "
-              f"{f'[log]({s.log})' if s.log else ''} |" for s in data.stages]
-    if data.links:
-        lines += ["", "## Files", ""] + [f"- [{label}]({href})" for label, href in data.links]
-    return "\n".join(lines) + "\n"

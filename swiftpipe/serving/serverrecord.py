@@ -19,8 +19,19 @@ from swiftpipe.serving.server import Server, ServerInfo, StopResult, http_status
 
 _LIVE: dict[str, Server] = {}
 
-# Where servers are recorded: (stage, key in its outputs or None for the outputs themselves).
-PLACES = (("deploy", None), ("eval", "base_server"))
+# Where each kind records its server: a key in its outputs, or None for the outputs themselves.
+# ("eval", "base_server") is where manifests written before the base-eval kind kept it.
+PLACES_BY_KIND: dict[str, str | None] = {"deploy": None, "base-eval": "server", "eval": "base_server"}
+
+
+def places(manifest: Manifest) -> tuple[tuple[str, str | None], ...]:
+    """(stage, key) of every record that may hold a server."""
+    found = []
+    for name, record in manifest.stages.items():
+        kind = record.kind or name
+        if kind in PLACES_BY_KIND:
+            found.append((name, PLACES_BY_KIND[kind]))
+    return tuple(found)
 
 
 def register(key: str, server: Server) -> None:
@@ -53,11 +64,11 @@ def is_healthy(info: ServerInfo) -> bool:
 
 
 def recorded(
-    manifest: Manifest, places: tuple[tuple[str, str | None], ...] = PLACES
+    manifest: Manifest, where: tuple[tuple[str, str | None], ...] | None = None
 ) -> list[tuple[StageRecord, str | None, ServerInfo]]:
     """Every server the manifest records as running: (record, outputs key, info)."""
     found = []
-    for stage, key in places:
+    for stage, key in places(manifest) if where is None else where:
         record = manifest.stages.get(stage)
         if record is None:
             continue
@@ -91,10 +102,10 @@ def reap(info: ServerInfo | None) -> bool:
     return True
 
 
-def reap_orphans(manifest: Manifest, workdir: Path, places: tuple[tuple[str, str | None], ...] = PLACES) -> None:
-    """`reap` every server recorded in `places`, and mark the records of gone ones stopped."""
+def reap_orphans(manifest: Manifest, workdir: Path) -> None:
+    """`reap` every server the manifest records, and mark the records of gone ones stopped."""
     changed = False
-    for record, key, info in recorded(manifest, places):
+    for record, key, info in recorded(manifest):
         if info.kept and is_ours(info):
             continue
         if any(s.info is not None and s.info.pgid == info.pgid for s in _LIVE.values()):

@@ -66,7 +66,10 @@ def test_reject_ratio_above_limit_exits_1(tmp_path: Path, capsys: pytest.Capture
         (dict(inputs=[]), "convert: no input files given; pass one or more .jsonl or .json files"),
         (dict(inputs=[Path("/nope/x.jsonl")]), "/nope/x.jsonl: no such input file; check the path"),
         (dict(inputs=[DATA]), f"{DATA}: is a directory; pass the .jsonl or .json files inside it"),
-        (dict(fmt="csv"), "--format csv: unknown format; use auto, sharegpt, alpaca, messages, dolly, query-response"),
+        (
+            dict(fmt="csv"),
+            "--format csv: unknown format; use auto, sharegpt, alpaca, messages, dolly, query-response, text",
+        ),
         (dict(output=Path("out.json")), "-o out.json: the output must end in .jsonl (swift reads JSON Lines)"),
         (dict(val_ratio=1.0), "--val-ratio 1: must be at least 0 and below 1"),
         (dict(max_reject_ratio=-0.1), "--max-reject-ratio -0.1: must be between 0 and 1"),
@@ -117,3 +120,68 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     assert missing.returncode == 2
     assert missing.stderr.splitlines() == ["swiftpipe: error: missing.jsonl: no such input file; check the path"]
     assert missing.stdout == ""
+
+
+def test_cli_format_text_writes_assistant_only_rows(tmp_path: Path) -> None:
+    src = tmp_path / "pt.jsonl"
+    rows = [{"response": "Rest well."}, {"query": "q", "response": "r"}, {"text": "Sleep early."}]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    done = run_cli(str(src), "-o", "pt.out.jsonl", "--format", "text", "--max-reject-ratio", "0.5", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "pt.out.jsonl").read_text().splitlines() == [
+        '{"messages": [{"role": "assistant", "content": "Rest well."}]}',
+        '{"messages": [{"role": "assistant", "content": "Sleep early."}]}',
+    ]
+    [reject] = [json.loads(line) for line in (tmp_path / "pt.out.rejects.jsonl").read_text().splitlines()]
+    assert (reject["line"], reject["reason"], reject["message"]) == (
+        2,
+        "has_prompt",
+        "'query' is set, but format text takes rows without a prompt",
+    )
+    help_text = "".join(run_cli("--help", cwd=tmp_path).stdout.split())  # click wraps it
+    assert "|dolly|query-response|text(auto:perfile;text:forswiftpt)." in help_text
+
+
+def test_format_and_limit_once_per_input(tmp_path: Path) -> None:
+    agent = DATA / "agent.jsonl"
+    out = tmp_path / "o.jsonl"
+    assert call([GOOD, agent], out, fmt=("sharegpt", "auto"), limit=("2", "all")) == 0
+    report = json.loads((tmp_path / "o.report.json").read_text())
+    assert [(s["format"], s["rows"]) for s in report["sources"]] == [("sharegpt", 2), ("messages", 2)]
+    assert call([GOOD, agent], out, fmt="auto", limit="1") == 0
+    report = json.loads((tmp_path / "o.report.json").read_text())
+    assert [(s["format"], s["rows"]) for s in report["sources"]] == [("sharegpt", 1), ("messages", 1)]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (dict(fmt=("auto", "auto")), "--format: given 2 times for 3 inputs; give it once or once per input"),
+        (dict(limit=("1", "2", "3", "4")), "--limit: given 4 times for 3 inputs; give it once or once per input"),
+        (dict(limit="ten"), "--limit ten: not a number of rows; give a whole number (0 or more) or all"),
+        (dict(limit=("1", "-1", "all")), "--limit -1: not a number of rows; give a whole number (0 or more) or all"),
+        (
+            dict(fmt=("auto", "csv", "auto")),
+            "--format csv: unknown format; use auto, sharegpt, alpaca, messages, dolly, query-response, text",
+        ),
+    ],
+)
+def test_per_input_option_errors(tmp_path: Path, change: dict[str, Any], message: str) -> None:
+    with pytest.raises(UserError) as err:
+        call([GOOD, GOOD, DATA / "agent.jsonl"], tmp_path / "o.jsonl", **change)
+    assert str(err.value) == message
+
+
+def test_cli_per_input_format_limit_and_val_output(tmp_path: Path) -> None:
+    args = [str(GOOD), str(DATA / "agent.jsonl"), "-o", "o.jsonl", "--val-ratio", "0.5", "--val-output", "v.jsonl"]
+    done = run_cli(*args, "--format", "sharegpt", "--format", "messages", "--limit", "3", "--limit", "all",
+                   "--max-reject-ratio", "0.5", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "o.report.json").read_text())
+    assert [(s["format"], s["rows"]) for s in report["sources"]] == [("sharegpt", 3), ("messages", 2)]
+    assert report["outputs"]["val"] == "v.jsonl"
+    wrong = run_cli(*args, "--limit", "1", "--limit", "2", "--limit", "3", cwd=tmp_path)
+    assert wrong.returncode == 2
+    assert wrong.stderr.splitlines() == [
+        "swiftpipe: error: --limit: given 3 times for 2 inputs; give it once or once per input"
+    ]

@@ -33,9 +33,9 @@ def error_of(path: Path, overrides: list[str] | None = None, env: dict[str, str]
 
 def test_valid_pipeline_loads_with_typed_values(write_pipeline: Write) -> None:
     loaded = load_pipeline(write_pipeline(VALID), env={})
-    sft = loaded.config.stages.sft
+    sft = loaded.graph["sft"].config
     assert sft is not None and sft.args == {"learning_rate": "1e-4"}
-    assert loaded.config.stages.deploy is not None and loaded.config.stages.deploy.port == 8011
+    assert loaded.graph["deploy"].config is not None and loaded.graph["deploy"].config.port == 8011
     assert loaded.workdir == loaded.base_dir / "runs" / "demo"
     assert loaded.path("models/tiny") == loaded.base_dir / "models" / "tiny"
 
@@ -53,7 +53,8 @@ def test_wrong_type_names_expected_and_found(write_pipeline: Write) -> None:
 def test_unknown_stage_lists_the_stages(write_pipeline: Write) -> None:
     path = write_pipeline(VALID + "  finetune: {}\n")
     assert error_of(path) == (
-        f"{path}:12 › stages.finetune: unknown key; valid keys are sft, export, deploy, eval"
+        f"{path}:12 › stages.finetune: 'finetune' is not a kind; add kind: (one of data, pt, sft, export, deploy, "
+        "eval, infer)"
     )
 
 
@@ -84,7 +85,7 @@ def test_missing_environment_variable(write_pipeline: Write) -> None:
 def test_interpolated_values_keep_their_type(write_pipeline: Write) -> None:
     path = write_pipeline(VALID.replace("port: 8011", "port: ${PORT:-9001}"))
     loaded = load_pipeline(path, env={"PORT": "9100"})
-    assert loaded.config.stages.deploy is not None and loaded.config.stages.deploy.port == 9100
+    assert loaded.graph["deploy"].config is not None and loaded.graph["deploy"].config.port == 9100
 
 
 def test_literal_secret_is_refused(write_pipeline: Write) -> None:
@@ -98,13 +99,12 @@ def test_literal_secret_is_refused(write_pipeline: Write) -> None:
 def test_secret_from_environment_is_accepted(write_pipeline: Write) -> None:
     path = write_pipeline(VALID.replace("learning_rate: 1e-4", "hub_token: ${HUB_TOKEN}"))
     loaded = load_pipeline(path, env={"HUB_TOKEN": "hf_abc123"})
-    assert loaded.config.stages.sft is not None
+    assert loaded.graph["sft"].config.args["hub_token"] == "hf_abc123"
 
 
 def test_override_sets_a_typed_value(write_pipeline: Write) -> None:
     loaded = load_pipeline(write_pipeline(VALID), ["stages.sft.args.learning_rate=2e-4"], env={})
-    assert loaded.config.stages.sft is not None
-    assert loaded.config.stages.sft.args["learning_rate"] == 2e-4
+    assert loaded.graph["sft"].config.args["learning_rate"] == 2e-4
 
 
 def test_override_errors_name_the_override(write_pipeline: Write) -> None:
@@ -125,7 +125,7 @@ def test_reserved_and_renamed_arguments(write_pipeline: Write) -> None:
 def test_sft_without_data(write_pipeline: Write) -> None:
     path = write_pipeline("name: d\nmodel: m\nstages:\n  sft: {}\n")
     assert error_of(path) == (
-        f"{path}:4 › stages.sft: no training data; add a 'data' section or stages.sft.dataset"
+        f"{path}:4 › stages.sft: no training data; add a 'data' section (or a data stage) or list files under dataset"
     )
 
 
@@ -144,5 +144,5 @@ def test_list_items_have_indexed_paths(write_pipeline: Write) -> None:
     )
     assert error_of(path) == (
         f"{path}:7 › data.sources[1].format: expected one of 'auto', 'sharegpt', 'alpaca', "
-        "'messages', 'dolly', 'query-response', got 'csv'"
+        "'messages', 'dolly', 'query-response', 'text', got 'csv'"
     )

@@ -7,13 +7,14 @@ from pathlib import Path
 import pytest
 
 from swiftpipe.engine.manifest import Artifact, Manifest, load_manifest, manifest_path, save_manifest
+from swiftpipe.engine.status import Status
 from swiftpipe.errors import UserError
 
 
 def test_round_trip(tmp_path: Path) -> None:
     m = Manifest(pipeline="p.yaml", workdir=str(tmp_path))
     rec = m.stage("sft")
-    rec.status = "succeeded"
+    rec.status = Status.SUCCEEDED
     rec.artifacts.append(Artifact("/x", "file", 3, "abc"))
     save_manifest(m, tmp_path)
     again = load_manifest(tmp_path)
@@ -26,7 +27,7 @@ def test_a_failed_write_leaves_the_previous_manifest_intact(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     m = Manifest(pipeline="p.yaml", workdir=str(tmp_path))
-    m.stage("sft").status = "succeeded"
+    m.stage("sft").status = Status.SUCCEEDED
     save_manifest(m, tmp_path)
     before = manifest_path(tmp_path).read_text()
 
@@ -34,7 +35,7 @@ def test_a_failed_write_leaves_the_previous_manifest_intact(
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", crash)
-    m.stage("sft").status = "failed"
+    m.stage("sft").status = Status.FAILED
     with pytest.raises(OSError):
         save_manifest(m, tmp_path)
     assert manifest_path(tmp_path).read_text() == before

@@ -11,8 +11,9 @@ import pytest
 from swiftpipe.commands.plan import plan
 from swiftpipe.commands.run import run
 from swiftpipe.engine.manifest import load_manifest
-from swiftpipe.engine.runner import Selection
-from swiftpipe.errors import StageFailed, UserError
+from swiftpipe.engine.select import Selection
+from swiftpipe.errors import EXIT_CRASH, EXIT_INTERRUPTED, StageFailed, UserError, boundary
+from swiftpipe.kinds.export import ExportStage
 
 
 @pytest.fixture
@@ -139,8 +140,8 @@ def test_only_export_without_a_trained_model_is_refused(pipeline: Path) -> None:
     with pytest.raises(UserError) as info:
         go(pipeline, only="export")
     assert str(info.value) == (
-        f"stage export needs outputs of an earlier stage that has not succeeded in "
-        f"{pipeline.parent / 'runs' / 't'}; run the earlier stages first (drop --only/--from)"
+        f"stage export needs the outputs of sft, which has not succeeded in "
+        f"{pipeline.parent / 'runs' / 't'}; run sft first (drop --only/--from)"
     )
     assert calls(pipeline) == []
 
@@ -169,7 +170,7 @@ def test_plan_writes_nothing(pipeline: Path, capsys: pytest.CaptureFixture[str])
     assert plan(pipeline, overrides=[], selection=Selection()) == 0
     out = capsys.readouterr().out
     assert "sft: run (never ran)" in out
-    assert "export: run (runs after its upstream stage)" in out
+    assert "export: run (runs after sft)" in out
     assert "--adapters '<sft.run_dir>/checkpoint-<last>'" in out
     assert not (pipeline.parent / "runs").exists()
     assert calls(pipeline) == []
@@ -181,4 +182,84 @@ def test_plan_after_a_run_shows_skips(pipeline: Path, capsys: pytest.CaptureFixt
     plan(pipeline, overrides=["stages.sft.args.max_steps=6"], selection=Selection())
     out = capsys.readouterr().out
     assert "sft: run (inputs changed: --max_steps)" in out
-    assert "export: run (runs after its upstream stage)" in out
+    assert "export: run (after sft: runs if their outputs change)" in out
+
+
+def test_a_crash_inside_a_stage_is_recorded_as_crashed_with_a_log_and_no_resume_hint(
+    pipeline: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def boom(self: object, ctx: object, plan: object) -> None:
+        raise KeyError("a bug in swiftpipe")
+
+    monkeypatch.setattr(ExportStage, "run", boom)
+    assert boundary(lambda: go(pipeline)) == EXIT_CRASH
+    err = capsys.readouterr().err
+    log = pipeline.parent / "runs" / "t" / "logs" / "export.crash.log"
+    assert "swiftpipe: internal error in stage export: KeyError: 'a bug in swiftpipe'\n" in err
+    assert f"swiftpipe: the stage is recorded as crashed; traceback in {log}; " in err
+    assert "resume" not in err
+    assert "KeyError: 'a bug in swiftpipe'" in log.read_text()
+    assert statuses(pipeline) == {"sft": "succeeded", "export": "crashed"}
+    record = load_manifest(pipeline.parent / "runs" / "t").stages["export"]  # type: ignore[union-attr]
+    assert record.message == "internal error: KeyError: 'a bug in swiftpipe'"
+
+
+def test_an_interrupt_is_recorded_as_interrupted_with_the_resume_command(
+    pipeline: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def stop(self: object, ctx: object, plan: object) -> None:
+        raise KeyboardInterrupt("SIGTERM")
+
+    monkeypatch.setattr(ExportStage, "run", stop)
+    assert boundary(lambda: go(pipeline)) == EXIT_INTERRUPTED
+    assert f"export interrupted; resume with:\n  swiftpipe run {pipeline} --from export" in capsys.readouterr().err
+    assert statuses(pipeline) == {"sft": "succeeded", "export": "interrupted"}
+
+
+@pytest.fixture
+def branches(tmp_path: Path, fake_venv: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text("{}")
+    (tmp_path / "train.jsonl").write_text('{"messages": []}\n')
+    monkeypatch.setenv("FAKE_SWIFT_LOG", str(tmp_path / "calls.jsonl"))
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(f"""
+name: t
+model: model
+stages:
+  a: {{kind: sft, venv: {fake_venv}, dataset: [train.jsonl], args: {{learning_rate: 1e-4}}}}
+  b: {{kind: sft, venv: {fake_venv}, dataset: [train.jsonl], args: {{learning_rate: 1e-4}}}}
+  ea: {{kind: export, from: a, venv: {fake_venv}}}
+  eb: {{kind: export, from: b, venv: {fake_venv}}}
+""")
+    return path
+
+
+def test_changing_one_branch_reruns_only_that_branch(branches: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    go(branches)
+    assert calls(branches) == ["sft", "sft", "export", "export"]
+    capsys.readouterr()
+    go(branches, "stages.b.args.learning_rate=2e-4")
+    assert calls(branches) == ["sft", "sft", "export", "export", "sft", "export"]
+    err = capsys.readouterr().err
+    assert "[1/4] a: skipped (up to date)" in err and "[3/4] ea: skipped (up to date)" in err
+    assert "[2/4] b: running (inputs changed: --learning_rate)" in err
+
+
+def test_an_identical_rebuild_leaves_the_stages_after_it_skipped(
+    branches: Path, fake_venv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = branches.read_text() + f"  c: {{kind: sft, from: ea, venv: {fake_venv}, dataset: [train.jsonl]}}\n"
+    branches.write_text(text)
+    go(branches)
+    manifest = load_manifest(branches.parent / "runs" / "t")
+    assert manifest is not None
+    c_model = manifest.stages["c"].argv[manifest.stages["c"].argv.index("--model") + 1]
+    assert c_model == manifest.stages["ea"].outputs["merged_dir"]
+    shutil.rmtree(c_model)
+    capsys.readouterr()
+    go(branches)
+    assert calls(branches)[-1] == "export"  # the merge ran again; c did not
+    err = capsys.readouterr().err
+    assert "ea: running (" in err
+    assert "[5/5] c: skipped (up to date; what it reads came out the same)" in err

@@ -15,7 +15,8 @@ import pytest
 from swiftpipe import process
 from swiftpipe.commands.run import run
 from swiftpipe.engine.manifest import Manifest, StageRecord, load_manifest, save_manifest
-from swiftpipe.engine.runner import Selection
+from swiftpipe.engine.select import Selection
+from swiftpipe.engine.status import Status
 from swiftpipe.evaluation.evalreport import read_report
 from swiftpipe.serving import ports
 from swiftpipe.serving.server import ServerInfo
@@ -83,8 +84,8 @@ stages:
 """)
     workdir = tmp_path / "runs" / "it"
     manifest = Manifest(str(tmp_path / "pipeline.yaml"), str(workdir))
-    manifest.stages["sft"] = StageRecord(status="succeeded", outputs={"run_dir": str(run_dir)})
-    manifest.stages["export"] = StageRecord(status="succeeded", fingerprint="given",
+    manifest.stages["sft"] = StageRecord(status=Status.SUCCEEDED, outputs={"run_dir": str(run_dir)})
+    manifest.stages["export"] = StageRecord(status=Status.SUCCEEDED, fingerprint="given",
                                             outputs={"merged_dir": str(merged)})
     save_manifest(manifest, workdir)
 

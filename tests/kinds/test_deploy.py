@@ -12,12 +12,13 @@ from swiftpipe.commands.run import run
 from swiftpipe.commands.stop import stop
 from swiftpipe.config.load import load_pipeline
 from swiftpipe.engine.manifest import Manifest, load_manifest
-from swiftpipe.engine.runner import Selection
-from swiftpipe.engine.stage import StageContext
+from swiftpipe.engine.select import Selection
+from swiftpipe.engine.status import Status
 from swiftpipe.errors import UserError
-from swiftpipe.kinds.deploy import DeployStage, server_spec
-from swiftpipe.serving import backends, ports, serverrecord
+from swiftpipe.kinds.deploy import DeployStage
+from swiftpipe.serving import backends, ports, serverrecord, swiftdeploy
 from swiftpipe.serving.server import Server, ServerInfo
+from tests.conftest import stage_context
 from tests.kinds.servefakes import write_pipeline
 
 GPU = backends.HostFacts(True, "nvidia-smi -L lists a GPU", "/venv/bin/python", "0.11.1")
@@ -32,8 +33,7 @@ def manifest_of(pipeline: Path) -> Manifest:
 
 def plan_argv(pipeline: Path, *overrides: str) -> list[str]:
     loaded = load_pipeline(pipeline, list(overrides))
-    ctx = StageContext(loaded, Manifest(str(pipeline), str(loaded.workdir)))
-    return [str(a) for a in DeployStage().plan(ctx).argv]
+    return [str(a) for a in DeployStage().plan(stage_context(loaded, "deploy")).argv]
 
 
 def test_transformers_argv(tmp_path: Path) -> None:
@@ -122,12 +122,15 @@ def test_a_server_left_by_a_dead_run_is_stopped_before_a_new_one(tmp_path: Path)
     pipeline = write_pipeline(tmp_path, eval_stage=False)
     loaded = load_pipeline(pipeline, [])
     manifest = Manifest(str(pipeline), str(loaded.workdir))
-    ctx = StageContext(loaded, manifest)
-    plan = DeployStage().plan(ctx)
-    orphan = Server(server_spec(ctx, plan.argv, plan.env, tmp_path / "orphan.log"))
+    plan = DeployStage().plan(stage_context(loaded, "deploy"))
+    cfg = loaded.graph["deploy"].config
+    spec = swiftdeploy.server_spec(plan.argv, process.child_env(plan.env), host=cfg.host, port=cfg.port,
+                                   name="tiny", log=tmp_path / "orphan.log", ready_timeout=30, key=None,
+                                   where="stages.deploy")
+    orphan = Server(spec)
     info = orphan.start()  # started, recorded, never stopped: as if swiftpipe was killed
     record = manifest.stage("deploy")
-    record.status, record.outputs = "running", info.to_outputs()
+    record.status, record.outputs = Status.RUNNING, info.to_outputs()
     serverrecord.reap_orphans(manifest, loaded.workdir)
     assert process.group_members(info.pgid) == []
     assert record.outputs["running"] is False

@@ -10,22 +10,20 @@ import pytest
 from swiftpipe import process
 from swiftpipe.commands.run import run
 from swiftpipe.config.load import load_pipeline
-from swiftpipe.engine.manifest import Manifest, StageRecord, load_manifest
-from swiftpipe.engine.runner import Selection
-from swiftpipe.engine.stage import StageContext
+from swiftpipe.engine.manifest import StageRecord, load_manifest
+from swiftpipe.engine.select import Selection
 from swiftpipe.errors import StageFailed, UserError
 from swiftpipe.kinds.eval import EvalStage
 from swiftpipe.serving.server import ServerInfo
+from tests.conftest import stage_context
 from tests.kinds.servefakes import write_pipeline
 
 
 def eval_plan_argv(pipeline: Path, *overrides: str) -> list[str]:
     loaded = load_pipeline(pipeline, list(overrides))
-    manifest = Manifest(str(pipeline), str(loaded.workdir))
-    manifest.stages["deploy"] = StageRecord(
-        status="succeeded", outputs={"api_url": "http://127.0.0.1:9/v1", "served_model_name": "tiny",
-                                     "model": "/m", "backend": "transformers"})
-    return [str(a) for a in EvalStage().plan(StageContext(loaded, manifest)).argv]
+    deploy = {"api_url": "http://127.0.0.1:9/v1", "served_model_name": "tiny", "model": "/m",
+              "backend": "transformers", "serving_key": "k"}
+    return [str(a) for a in EvalStage().plan(stage_context(loaded, "eval", {"deploy": deploy})).argv]
 
 
 def go(pipeline: Path, *overrides: str) -> int:
@@ -90,14 +88,20 @@ def test_errored_requests_fail_the_stage(tmp_path: Path, monkeypatch: pytest.Mon
                               "incomplete; general_mcq: no score (no successful samples)")
 
 
-def test_a_failed_eval_resumes_from_deploy_because_the_server_is_stopped(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_a_failed_eval_resumes_from_itself_and_starts_the_server_it_reads_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("FAKE_EVAL", "rc1")
     pipeline = write_pipeline(tmp_path)
     with pytest.raises(StageFailed) as info:
         go(pipeline)
-    assert str(info.value).endswith(f"resume with:\n  swiftpipe run {pipeline} --from deploy")
+    assert str(info.value).endswith(f"resume with:\n  swiftpipe run {pipeline} --from eval")
+    monkeypatch.delenv("FAKE_EVAL")
+    capfd.readouterr()
+    assert run(pipeline, overrides=[], selection=Selection(from_stage="eval"), keep_serving=False) == 0
+    err = capfd.readouterr().err
+    assert "deploy: running (needed by eval; the server is not running)" in err
+    assert "eval: running (last attempt failed)" in err
 
 
 def test_ignore_errors_passes_with_a_notice(
@@ -125,8 +129,10 @@ def test_compare_base_serves_the_base_model_and_writes_the_comparison(
     pipeline = write_pipeline(tmp_path, extra_eval="    compare_base: true\n")
     assert go(pipeline) == 0
     record = eval_record(pipeline)
-    base = ServerInfo.from_outputs(record.outputs["base_server"])
-    assert base is not None and base.served_model_name == "tiny-base" and not base.running
+    manifest = load_manifest(pipeline.parent / "runs" / "t")
+    assert manifest is not None and record.upstream == {"server": "deploy", "base": "eval-base"}
+    base = ServerInfo.from_outputs(manifest.stages["eval-base"].outputs["server"])
+    assert base is not None and base.served_model_name == "t-base" and not base.running
     assert process.group_members(base.pgid) == []
     compare = json.loads((tmp_path / "runs" / "t" / "eval" / "compare.json").read_text())
     mcq = next(r for r in compare["rows"] if r["dataset"] == "general_mcq" and r["primary"])
@@ -134,7 +140,11 @@ def test_compare_base_serves_the_base_model_and_writes_the_comparison(
                    "base": 0.25, "finetuned": 0.25, "delta": 0.0}
     assert record.outputs["flags"] and "identical" in record.outputs["flags"][0]
     assert "base vs fine-tuned: identical" in capfd.readouterr().err
-    assert (tmp_path / "runs" / "t" / "eval" / "base" / "reports" / "tiny-base" / "general_mcq.json").is_file()
+    assert (tmp_path / "runs" / "t" / "eval-base" / "reports" / "t-base" / "general_mcq.json").is_file()
+    capfd.readouterr()
+    assert go(pipeline, "stages.deploy.served_model_name=tiny2") == 0  # the tuned side changes, not the base
+    err = capfd.readouterr().err
+    assert "eval-base: skipped (up to date)" in err and "eval: running (inputs changed: --model, served)" in err
 
 
 def test_a_stopped_server_is_restarted_only_when_a_later_stage_runs(
@@ -145,12 +155,10 @@ def test_a_stopped_server_is_restarted_only_when_a_later_stage_runs(
     capfd.readouterr()
     go(pipeline)  # the server was stopped at the end; nothing needs it
     err = capfd.readouterr().err
-    assert "deploy: skipped (up to date; not needed)" in err and "eval: skipped (up to date)" in err
-    with pytest.raises(UserError) as info:  # `make eval` uses the server `make deploy` left up
-        run(pipeline, overrides=[], selection=Selection(only="eval", force=True), keep_serving=False)
-    assert str(info.value).startswith("stages.eval: no server answers at http://127.0.0.1:")
-    assert str(info.value).endswith("/v1; run the deploy stage first")
+    assert "deploy: waits (the server is not running; starts when a stage after it needs it)" in err
+    assert "eval: skipped (up to date)" in err
+    assert "deploy: not started (no stage that reads it had to run)" in err
     run(pipeline, overrides=["stages.eval.limit=2"], selection=Selection(), keep_serving=False)
     err = capfd.readouterr().err
-    assert "deploy: running (the server is not running)" in err
-    assert "eval: running (last attempt failed)" in err  # the forced attempt above failed
+    assert "deploy: running (needed by eval; the server is not running)" in err
+    assert "eval: running (inputs changed: --limit)" in err

@@ -5,21 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from swiftpipe.config.load import load_pipeline
-from swiftpipe.engine.manifest import Manifest, StageRecord
+from swiftpipe.engine.manifest import Manifest
 from swiftpipe.report import write_report
 from swiftpipe.report.collect import loss_curves
 from swiftpipe.report.render import pretty_metric
-
-ROUGE = 'rouge:mean[statistic="recall",variant="l"]'
-
-
-def logging_jsonl(run_dir: Path) -> None:
-    run_dir.mkdir(parents=True)
-    rows = [{"loss": 2.0, "global_step/max_steps": "1/3"}, {"eval_loss": 1.9, "global_step/max_steps": "1/3"},
-            {"loss": 1.5, "global_step/max_steps": "2/3"}, {"loss": 1.2, "global_step/max_steps": "3/3"},
-            {"train_runtime": 2.0, "train_loss": 1.6}, {"last_model_checkpoint": "x"}]
-    (run_dir / "logging.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + "not json\n")
+from tests.report.helpers import ROUGE, logging_jsonl, pipeline
 
 
 def test_loss_curves(tmp_path: Path) -> None:
@@ -28,22 +18,24 @@ def test_loss_curves(tmp_path: Path) -> None:
     assert loss_curves(tmp_path / "absent.jsonl") == ([], [])
 
 
-def test_report_files(tmp_path: Path) -> None:
-    (tmp_path / "pipeline.yaml").write_text("name: demo\nmodel: m\nstages:\n  eval:\n    datasets: {}\n")
-    loaded = load_pipeline(tmp_path / "pipeline.yaml", [])
+def test_old_single_chain_manifest(tmp_path: Path) -> None:
+    """A manifest from before kinds and upstream: stage names are kinds, base scores in the eval."""
+    loaded = pipeline(tmp_path)
     logging_jsonl(tmp_path / "run")
     (loaded.workdir / "logs").mkdir(parents=True)
     (loaded.workdir / "logs" / "eval.log").write_text("log\n")
-    manifest = Manifest(str(tmp_path / "pipeline.yaml"), str(loaded.workdir), git_commit="abcdef1234567890")
-    manifest.stages["sft"] = StageRecord(status="succeeded", outputs={"run_dir": str(tmp_path / "run")})
-    manifest.stages["eval"] = StageRecord(
-        status="succeeded", duration_s=12.5, log=str(loaded.workdir / "logs" / "eval.log"),
-        outputs={"primary": {"general_mcq": {"metric": "accuracy:mean", "score": 0.75},
-                             "general_qa": {"metric": ROUGE, "score": 0.4}},
-                 "base_primary": {"general_mcq": {"metric": "accuracy:mean", "score": 0.5},
-                                  "general_qa": {"metric": ROUGE, "score": 0.4}},
-                 "flags": ["something odd"]},
-    )
+    manifest = Manifest.from_dict({
+        "pipeline": str(tmp_path / "pipeline.yaml"), "workdir": str(loaded.workdir), "git_commit": "abcdef1234567890",
+        "stages": {
+            "sft": {"status": "succeeded", "outputs": {"run_dir": str(tmp_path / "run")}},
+            "eval": {"status": "succeeded", "duration_s": 12.5, "log": str(loaded.workdir / "logs" / "eval.log"),
+                     "outputs": {"primary": {"general_mcq": {"metric": "accuracy:mean", "score": 0.75},
+                                             "general_qa": {"metric": ROUGE, "score": 0.4}},
+                                 "base_primary": {"general_mcq": {"metric": "accuracy:mean", "score": 0.5},
+                                                  "general_qa": {"metric": ROUGE, "score": 0.4}},
+                                 "flags": ["something odd"]}},
+        },
+    })
     index = write_report(loaded, manifest)
     page = index.read_text()
     assert index == loaded.workdir / "report" / "index.html"
@@ -51,8 +43,11 @@ def test_report_files(tmp_path: Path) -> None:
     assert "rouge (recall, l)" in page and "+0.250" in page and "something odd" in page
     assert 'href="../logs/eval.log"' in page and "abcdef123456" in page
     md = (loaded.workdir / "report" / "report.md").read_text()
+    assert "## Evaluation\n\n| dataset | metric | base | fine-tuned | delta |\n" in md
     assert "| general_mcq | accuracy | 0.500 | 0.750 | +0.250 |" in md
+    assert "| eval | eval | – | succeeded | – | 12.5 s | [log](../logs/eval.log) |" in md
     assert "![loss](loss.png)" in md and (loaded.workdir / "report" / "loss.png").is_file()
+    assert "## Variants" not in md and "```text" not in md
 
 
 def test_pretty_metric() -> None:
@@ -61,15 +56,14 @@ def test_pretty_metric() -> None:
 
 
 def test_data_accounting_is_shown(tmp_path: Path) -> None:
-    (tmp_path / "pipeline.yaml").write_text("name: demo\nmodel: m\n")
-    loaded = load_pipeline(tmp_path / "pipeline.yaml", [])
+    loaded = pipeline(tmp_path)
     stats = {"rows_in": 10, "train": 6, "val": 1, "rejected": 3, "invariant_ok": True,
              "rejects_by_reason": {"duplicate": 1, "invalid_json": 2}}
     (tmp_path / "report.json").write_text(json.dumps(stats))
     (tmp_path / "rejects.jsonl").write_text("{}\n")
     manifest = Manifest(str(tmp_path / "pipeline.yaml"), str(loaded.workdir))
-    manifest.stages["data"] = StageRecord(status="succeeded", outputs={
-        "report": str(tmp_path / "report.json"), "rejects": str(tmp_path / "rejects.jsonl")})
+    manifest.stage("data").outputs = {"report": str(tmp_path / "report.json"),
+                                      "rejects": str(tmp_path / "rejects.jsonl")}
     page = write_report(loaded, manifest).read_text()
     assert ("10 rows in: 6 train, 1 validation, 3 rejected (duplicate 1, invalid_json 2); "
             "rows in = train + val + rejected") in page

@@ -1,0 +1,142 @@
+"""The infer kind: batch inference with `swift infer` over a dataset; the answers are kept.
+
+It reads a model (an export, or a training stage whose LoRA checkpoint swiftpipe merges
+first) and a dataset: the validation split of a data stage (its train split when it has
+none) or files under `dataset`. swift writes one JSON line per input row to
+<workdir>/<stage>/results.jsonl; the manifest and the report show the row count and a
+sample. swift appends to an existing results file, so an earlier one is moved aside.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from swiftpipe import console, process
+from swiftpipe.argv import flags
+from swiftpipe.config.schema import ArgValue, doc
+from swiftpipe.engine import artifacts
+from swiftpipe.engine.fingerprint import file_digest
+from swiftpipe.engine.kind import ANSWERS, CHECKPOINT, DATA, MODEL, Kind, Slot
+from swiftpipe.engine.stage import FileStage, Pending, StageContext, StagePlan, StageResult
+from swiftpipe.errors import StageFailed, UserError
+from swiftpipe.kinds.common import model_args, model_source, stage_versions, swift_program
+
+SAMPLE_ROWS = 3
+
+
+@dataclass(frozen=True)
+class InferConfig:
+    dataset: list[str] = field(default_factory=list, metadata=doc("files to answer, instead of a data stage's"))
+    split: Literal["val", "train"] = field(default="val", metadata=doc("which split of the data stage to answer"))
+    backend: Literal["transformers", "vllm", "lmdeploy", "sglang"] = field(
+        default="transformers", metadata=doc("swift infer --infer_backend")
+    )
+    max_new_tokens: int = field(default=256, metadata=doc("longest answer, in tokens"))
+    temperature: float = field(default=0.0, metadata=doc("0 answers greedily (reproducible)"))
+    args: dict[str, ArgValue] = field(default_factory=dict, metadata=doc("ms-swift infer arguments"))
+    env: dict[str, str] = field(default_factory=dict, metadata=doc("environment for this stage"))
+    venv: str | None = field(default=None, metadata=doc("run swift from this virtualenv"))
+
+
+@dataclass(frozen=True)
+class InferParams:
+    results: Path
+    inputs: list[str]
+
+
+def _slots(cfg: InferConfig) -> tuple[Slot, ...]:
+    return (
+        Slot("model", (CHECKPOINT, MODEL), merge=True),
+        Slot("data", (DATA,), required=not cfg.dataset, missing="nothing to answer: add a data stage before it "
+             "(or name one with from:) or list files under dataset"),
+    )
+
+
+class InferStage(FileStage):
+    def plan(self, ctx: StageContext) -> StagePlan:
+        cfg: InferConfig = ctx.cfg
+        env = ctx.env(cfg.env, cfg.venv)
+        model, model_id = model_source(ctx)
+        data = self._datasets(ctx, cfg)
+        results = ctx.stage_dir / "results.jsonl"
+        argv = [swift_program(ctx, env, cfg.args), "infer", *model_args(ctx, model), "--val_dataset", *data,
+                "--result_path", str(results), "--infer_backend", cfg.backend,
+                "--max_new_tokens", str(cfg.max_new_tokens), "--temperature", str(cfg.temperature),
+                *flags(cfg.args)]
+        params = InferParams(results, [str(d) for d in data])
+        if isinstance(model_id, Pending) or any(isinstance(d, Pending) for d in data):
+            return StagePlan(argv, env, {}, ready=False, params=params)
+        inputs = {"argv": argv[1:], "model": model_id, "data": {d: file_digest(Path(d)) for d in data},
+                  "versions": stage_versions()}
+        return StagePlan(argv, env, inputs, notes=[f"answers {', '.join(map(str, data))}"], params=params)
+
+    def _datasets(self, ctx: StageContext, cfg: InferConfig) -> list[str]:
+        files = [str(ctx.pipeline.path(p)) for p in cfg.dataset]
+        for i, path in enumerate(files):
+            if not Path(path).is_file():
+                raise UserError(f"{ctx.where}.dataset[{i}]: {path}: no such file")
+        data = ctx.upstream("data")
+        if data is None:
+            return files
+        split = cfg.split if cfg.split == "train" or data.config.val_ratio > 0 else "train"
+        return [ctx.output("data", split), *files]
+
+    def run(self, ctx: StageContext, plan: StagePlan) -> StageResult:
+        params: InferParams = plan.params
+        if params.results.exists():
+            aside = params.results.with_name(f"results.stale-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
+            console.notice(f"moving the earlier {params.results.name} aside to {aside.name}")
+            os.replace(params.results, aside)
+        rc = ctx.launcher.run(plan.argv, process.child_env(plan.env), ctx.log_path(), echo=ctx.options.echo)
+        if rc != 0:
+            raise StageFailed(f"swift infer exited with code {rc}", rc)
+        answers = _read(params.results)
+        expected = sum(_count_rows(Path(p)) for p in params.inputs)
+        if "val_dataset_sample" not in ctx.cfg.args and len(answers) != expected:
+            raise StageFailed(f"swift infer wrote {len(answers)} answers for {expected} input rows ({params.results})")
+        sample = [_sample(a) for a in answers[:SAMPLE_ROWS]]
+        outputs = {"results": str(params.results), "rows": len(answers), "sample": sample}
+        return StageResult(outputs, [artifacts.describe(params.results)], {"rows": len(answers)})
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        raise StageFailed(f"swift infer exited 0 but wrote no {path}") from None
+    rows = []
+    for line in lines:
+        if line.strip():
+            row = json.loads(line)
+            rows.append(row if isinstance(row, dict) else {})
+    return rows
+
+
+def _count_rows(path: Path) -> int:
+    with path.open("rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def _sample(answer: dict[str, Any]) -> dict[str, str]:
+    messages = answer.get("messages") or []
+    users = [m.get("content") for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+    return {"query": str(users[-1]) if users else "", "response": str(answer.get("response", ""))}
+
+
+KIND = Kind(
+    name="infer", doc="swift infer: batch answers over a dataset, kept as JSONL", config=InferConfig,
+    stage=InferStage, produces=ANSWERS, slots=_slots, swift_args=True, key_outputs=("results",),
+    reserved={
+        "model": "infer reads the model of the stage it comes from",
+        "val_dataset": "read a data stage (from:) or list files under dataset",
+        "result_path": "swiftpipe writes <workdir>/<stage>/results.jsonl",
+        "infer_backend": "use backend",
+        "max_new_tokens": "use max_new_tokens",
+        "temperature": "use temperature",
+    },
+)

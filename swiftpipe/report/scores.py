@@ -1,0 +1,84 @@
+"""Eval stages as score tables, their variant labels, and the side-by-side table of variants."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from swiftpipe.engine.manifest import Manifest
+from swiftpipe.report.model import TRAINING_KINDS, EvalTable, ScoreRow, VariantRow, VariantTable, kind_of, usable
+
+
+def score_rows(tuned: dict[str, Any], base: dict[str, Any]) -> list[ScoreRow]:
+    """One row per dataset of two `primary` mappings ({dataset: {"metric", "score"}})."""
+    rows = []
+    for name in sorted(set(tuned) | set(base)):
+        t, b = tuned.get(name) or {}, base.get(name) or {}
+        rows.append(ScoreRow(name, str(t.get("metric") or b.get("metric")), t.get("score"), b.get("score")))
+    return rows
+
+
+def training_stage(name: str, manifest: Manifest) -> str | None:
+    """The nearest pt/sft stage upstream of `name` (eval -> deploy -> export -> sft), not via a base."""
+    seen = {name}
+    todo = [name]
+    while todo:
+        current = todo.pop(0)
+        record = manifest.stages[current]
+        if current != name and kind_of(current, record) in TRAINING_KINDS:
+            return current
+        for slot, parent in record.upstream.items():
+            if slot != "base" and parent in manifest.stages and parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return None
+
+
+def variant_labels(evals: list[str], manifest: Manifest) -> dict[str, str]:
+    """Each eval's training stage; the eval's own name where none is found or two evals share one."""
+    found = {e: training_stage(e, manifest) for e in evals}
+    shared = Counter(t for t in found.values() if t)
+    labels = {e: t if t and shared[t] == 1 else e for e, t in found.items()}
+    if len(set(labels.values())) < len(labels):  # a training stage named like another eval
+        labels = {e: e for e in evals}
+    return labels
+
+
+def _base(name: str, manifest: Manifest) -> tuple[str | None, dict[str, Any]]:
+    record = manifest.stages[name]
+    base = record.upstream.get("base")
+    if base and base in manifest.stages:
+        base_record = manifest.stages[base]
+        return base, (dict(base_record.outputs.get("primary") or {}) if usable(base_record) else {})
+    # Manifests from before base-eval stages kept the base model's scores in the eval record.
+    return None, dict(record.outputs.get("base_primary") or {})
+
+
+def eval_tables(manifest: Manifest) -> list[EvalTable]:
+    """One table per eval stage that succeeded (or was up to date), in the manifest's order."""
+    names = [n for n, r in manifest.stages.items() if kind_of(n, r) == "eval" and usable(r)]
+    labels = variant_labels(names, manifest)
+    tables = []
+    for name in names:
+        outputs = manifest.stages[name].outputs
+        base_stage, base = _base(name, manifest)
+        rows = score_rows(dict(outputs.get("primary") or {}), base)
+        tables.append(EvalTable(name, labels[name], base_stage, rows, list(outputs.get("flags") or [])))
+    return tables
+
+
+def variant_table(tables: list[EvalTable]) -> VariantTable | None:
+    """Base and every variant side by side, on the (dataset, metric) pairs two or more evals scored."""
+    scored = Counter((r.dataset, r.metric) for t in tables for r in t.rows if r.finetuned is not None)
+    keys = sorted(k for k, n in scored.items() if n >= 2)
+    if not keys:
+        return None
+    columns = [t for t in tables if any((r.dataset, r.metric) in keys for r in t.rows)]
+    bases = list(dict.fromkeys(t.base_stage for t in columns if t.base_stage))
+    rows = []
+    for key in keys:
+        tuned = {t.stage: r.finetuned for t in columns for r in t.rows if (r.dataset, r.metric) == key}
+        base = {t.base_stage: r.base for t in columns for r in t.rows if (r.dataset, r.metric) == key}
+        rows.append(VariantRow(*key, [base.get(b) for b in bases] + [tuned.get(t.stage) for t in columns]))
+    labels = ["base"] if len(bases) == 1 else [f"base: {b}" for b in bases]
+    return VariantTable(labels + [t.label for t in columns], len(bases), rows)

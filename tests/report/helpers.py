@@ -1,0 +1,61 @@
+"""Manifests for the report tests, built directly (no pipeline run)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from swiftpipe.config.load import load_pipeline
+from swiftpipe.config.schema import LoadedPipeline
+from swiftpipe.engine.manifest import Manifest, StageRecord
+from swiftpipe.engine.status import Status
+
+ROUGE = 'rouge:mean[statistic="recall",variant="l"]'
+
+
+def pipeline(tmp_path: Path) -> LoadedPipeline:
+    (tmp_path / "pipeline.yaml").write_text("name: demo\nmodel: m\n")
+    return load_pipeline(tmp_path / "pipeline.yaml", [])
+
+
+def logging_jsonl(run_dir: Path) -> None:
+    run_dir.mkdir(parents=True)
+    rows = [{"loss": 2.0, "global_step/max_steps": "1/3"}, {"eval_loss": 1.9, "global_step/max_steps": "1/3"},
+            {"loss": 1.5, "global_step/max_steps": "2/3"}, {"loss": 1.2, "global_step/max_steps": "3/3"},
+            {"train_runtime": 2.0, "train_loss": 1.6}, {"last_model_checkpoint": "x"}]
+    (run_dir / "logging.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows) + "not json\n")
+
+
+def primary(mcq: float, qa: float, **more: float) -> dict[str, Any]:
+    scores = {"general_mcq": {"metric": "accuracy:mean", "score": mcq}, "general_qa": {"metric": ROUGE, "score": qa}}
+    return scores | {name: {"metric": "accuracy:mean", "score": s} for name, s in more.items()}
+
+
+def record(kind: str, upstream: dict[str, str] | None = None, **outputs: Any) -> StageRecord:
+    return StageRecord(kind=kind, upstream=upstream or {}, status=Status.SUCCEEDED, duration_s=3.0, outputs=outputs)
+
+
+def two_variants(tmp_path: Path, workdir: Path) -> Manifest:
+    """data -> sft_a, and data + (pt -> pt-merged) -> sft_b; each exported, deployed, evaluated
+    against one shared base-eval."""
+    logging_jsonl(tmp_path / "run_a")
+    logging_jsonl(tmp_path / "run_b")
+    manifest = Manifest(str(tmp_path / "pipeline.yaml"), str(workdir))
+    manifest.stages.update({
+        "data": record("data"),
+        "pt": record("pt", {"data": "data"}),
+        "pt-merged": record("export", {"model": "pt"}),
+        "sft_a": record("sft", {"data": "data"}, run_dir=str(tmp_path / "run_a")),
+        "sft_b": record("sft", {"data": "data", "model": "pt-merged"}, run_dir=str(tmp_path / "run_b")),
+        "export_a": record("export", {"model": "sft_a"}),
+        "export_b": record("export", {"model": "sft_b"}),
+        "deploy_a": record("deploy", {"model": "export_a"}, url="http://127.0.0.1:8001",
+                           api_url="http://127.0.0.1:8001/v1", running=False, kept=False),
+        "deploy_b": record("deploy", {"model": "export_b"}),
+        "eval-base": record("base-eval", primary=primary(0.5, 0.4)),
+        "eval_a": record("eval", {"server": "deploy_a", "base": "eval-base"}, primary=primary(0.75, 0.4, arc=0.3)),
+        "eval_b": record("eval", {"server": "deploy_b", "base": "eval-base"}, primary=primary(0.8, 0.45),
+                         flags=["b looks odd"]),
+    })
+    return manifest
