@@ -11,6 +11,7 @@ from swiftpipe.config.load import load_pipeline
 from swiftpipe.engine.decide import Decision
 from swiftpipe.engine.graph import Graph
 from swiftpipe.engine.manifest import Manifest, load_manifest
+from swiftpipe.engine.recover import recover_for_plan
 from swiftpipe.engine.runner import Runner
 from swiftpipe.engine.select import Selection, select
 
@@ -19,6 +20,7 @@ def plan(pipeline: Path, *, overrides: list[str], selection: Selection) -> int:
     loaded = load_pipeline(pipeline, overrides)
     names = select(loaded.graph, selection)
     manifest = load_manifest(loaded.workdir) or Manifest(str(loaded.source), str(loaded.workdir))
+    recover_for_plan(manifest, loaded.workdir)  # in memory only: plan writes nothing
     decisions = Runner(loaded, manifest).preflight(names, selection)
     click.echo(f"pipeline {loaded.config.name}: workdir {loaded.workdir}")
     click.echo(graph_lines(loaded.graph))

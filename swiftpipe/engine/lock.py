@@ -1,8 +1,12 @@
 """One `swiftpipe run` per workdir.
 
 The lock is an flock on `<workdir>/.swiftpipe.engine.lock`: the kernel releases it when
-its holder dies, so a lock left by a crashed run is simply taken over. The PID
-written inside is only for the message shown to a second run.
+its holder dies, so a lock left by a crashed run is simply taken over. Inside, the
+holder writes its PID, host, start time and process start time (field 22 of
+/proc/<pid>/stat, in clock ticks since boot): a second run names the PID, and a reader
+that takes no lock (`plan`) can tell whether the holder still lives without mistaking
+a process that reused the PID for it. A clean exit empties the file; a killed run
+leaves its owner record, which the next run reads back (`workdir_lock` yields it).
 """
 
 from __future__ import annotations
@@ -14,12 +18,57 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from swiftpipe import console
 from swiftpipe.errors import UserError
 
 LOCK_NAME = ".swiftpipe.engine.lock"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The run that holds (or last held) a workdir's lock."""
+
+    pid: int
+    host: str
+    start_ticks: int | None  # /proc/<pid>/stat field 22 when it took the lock
+
+    def alive(self) -> bool:
+        """Whether that very process still runs (a reused PID has another start time).
+
+        On another host nothing can be checked: it counts as alive.
+        """
+        if self.host != socket.gethostname():
+            return True
+        ticks = start_ticks(self.pid)
+        return ticks is not None and (self.start_ticks is None or ticks == self.start_ticks)
+
+
+def start_ticks(pid: int) -> int | None:
+    """When process `pid` started (clock ticks after boot), or None when it is gone or a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Fields after the parenthesised command name start at field 3 (state).
+    fields = stat[stat.rfind(")") + 2 :].split()
+    if fields[0] in ("Z", "X"):
+        return None
+    return int(fields[22 - 3])
+
+
+def read_owner(workdir: Path) -> Owner | None:
+    """The owner recorded in the workdir's lock file, None when empty (a clean exit) or unreadable."""
+    return _owner(_holder(workdir / LOCK_NAME))
+
+
+def _owner(data: dict[str, object]) -> Owner | None:
+    pid, ticks = data.get("pid"), data.get("start_ticks")
+    if not isinstance(pid, int):
+        return None
+    return Owner(pid, str(data.get("host", "")), ticks if isinstance(ticks, int) else None)
 
 
 def _holder(path: Path) -> dict[str, object]:
@@ -31,8 +80,11 @@ def _holder(path: Path) -> dict[str, object]:
 
 
 @contextmanager
-def workdir_lock(workdir: Path) -> Iterator[None]:
-    """Hold the workdir's lock for the duration of the block, or refuse at once."""
+def workdir_lock(workdir: Path) -> Iterator[Owner | None]:
+    """Hold the workdir's lock for the duration of the block, or refuse at once.
+
+    Yields the owner a killed run left in the lock file (it is gone: we hold the lock), or None.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / LOCK_NAME
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -48,11 +100,13 @@ def workdir_lock(workdir: Path) -> Iterator[None]:
         previous = _holder(path)
         if previous.get("pid") not in (None, os.getpid()):
             console.notice(f"taking over the lock left by PID {previous['pid']}, which is no longer running")
-        record = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
+        record = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time(),
+                  "start_ticks": start_ticks(os.getpid())}
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(record).encode(), 0)
         try:
-            yield
+            owner = _owner(previous)
+            yield owner if owner is not None and owner.pid != os.getpid() else None
         finally:
             os.ftruncate(fd, 0)  # a clean exit leaves no PID behind; a killed run does
     finally:

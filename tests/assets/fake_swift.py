@@ -6,12 +6,15 @@ model), and fails on demand:
 
   FAKE_SWIFT_FAIL=sft|export   exit 1 after printing an error
   FAKE_SWIFT_CRASH_AFTER=N     (sft) write checkpoints up to step N, then exit 1
+  FAKE_SWIFT_HANG=N            (sft) write checkpoints up to step N, then hang silently
+                               until killed (a trainer stuck or between two log lines)
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -42,11 +45,15 @@ def sft(argv: list[str]) -> int:
     resume = _arg(argv, "--resume_from_checkpoint")
     start = int(Path(resume).name.split("-")[1]) if resume else 0
     crash = int(os.environ.get("FAKE_SWIFT_CRASH_AFTER", "0"))
+    hang = int(os.environ.get("FAKE_SWIFT_HANG", "0"))
     for step in range(start + 2, max_steps + 1, 2):
         _checkpoint(run_dir, step)
         if crash and step >= crash:
             print("RuntimeError: simulated crash", flush=True)
             return 1
+        if hang and step >= hang:
+            while True:
+                signal.pause()
     last = str(run_dir / f"checkpoint-{max_steps}")
     summary = {"last_model_checkpoint": last, "best_model_checkpoint": None, "global_step": max_steps,
                "log_history": [{"train_loss": 0.5, "step": max_steps}]}

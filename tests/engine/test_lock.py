@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import subprocess
 import sys
 import time
@@ -8,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from swiftpipe.engine.lock import LOCK_NAME, workdir_lock
+from swiftpipe.engine.lock import LOCK_NAME, Owner, read_owner, start_ticks, workdir_lock
 from swiftpipe.errors import UserError
 
 HOLD = """
@@ -53,3 +55,42 @@ def test_clean_exit_leaves_no_pid(tmp_path: Path) -> None:
     with workdir_lock(tmp_path):
         pass
     assert (tmp_path / LOCK_NAME).read_text() == ""
+
+
+def test_the_lock_records_pid_host_and_process_start_time(tmp_path: Path) -> None:
+    with workdir_lock(tmp_path) as previous:
+        held = json.loads((tmp_path / LOCK_NAME).read_text())
+        owner = read_owner(tmp_path)
+    assert previous is None
+    stat = Path("/proc/self/stat").read_text()
+    assert held["pid"] == os.getpid() and held["host"] == socket.gethostname()
+    assert held["start_ticks"] == int(stat[stat.rfind(")") + 2 :].split()[19])
+    assert owner == Owner(os.getpid(), socket.gethostname(), held["start_ticks"])
+    assert owner.alive()
+    assert read_owner(tmp_path) is None  # a clean exit empties the file
+
+
+def test_a_reused_pid_is_not_the_owner() -> None:
+    ticks = start_ticks(os.getpid())
+    assert ticks is not None
+    host = socket.gethostname()
+    assert Owner(os.getpid(), host, ticks).alive()
+    assert not Owner(os.getpid(), host, ticks + 1).alive()  # same PID, another process
+
+
+def test_a_dead_owner_is_not_alive_and_another_host_cannot_be_checked() -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    pid = int(dead.stdout)
+    assert start_ticks(pid) is None
+    assert not Owner(pid, socket.gethostname(), None).alive()
+    assert Owner(pid, "some-other-host", None).alive()
+
+
+def test_the_lock_yields_the_owner_a_killed_run_left(tmp_path: Path) -> None:
+    (tmp_path / LOCK_NAME).write_text(json.dumps({"pid": 4242, "host": "h", "start_ticks": 7}))
+    with workdir_lock(tmp_path) as previous:
+        assert previous == Owner(4242, "h", 7)
+    (tmp_path / LOCK_NAME).write_text("not json")
+    with workdir_lock(tmp_path) as previous:
+        assert previous is None
