@@ -4,6 +4,14 @@
 only the PID we started leaves that child running (and holding a port or a GPU).
 Every child therefore gets its own session, and every stop is sent to the whole
 process group, in stages: SIGINT, then SIGTERM, then SIGKILL.
+
+A child that `run` starts also dies with swiftpipe, however swiftpipe dies (kill -9
+included, which no handler sees): it is started under a small supervisor
+(swiftpipe/watchdog.py, the group's leader) that watches swiftpipe through a pipe
+only swiftpipe holds, a parent-death signal and its parent PID, and then kills the
+whole process tree under it, torchrun workers in their own sessions included. It
+does not wait for the child to write, so a silent child is stopped too. Servers are
+spawned without it: `--keep-serving` leaves them running on purpose.
 """
 
 from __future__ import annotations
@@ -18,6 +26,8 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, BinaryIO
 
+from swiftpipe import watchdog
+from swiftpipe.argv import mask_argv, redact, secret_values
 from swiftpipe.errors import UserError
 
 LineCallback = Callable[[str], None]
@@ -60,13 +70,20 @@ def spawn(
     *,
     new_session: bool = True,
     stdout: int | IO[bytes] = subprocess.PIPE,
+    supervised: bool = False,
 ) -> subprocess.Popen[bytes]:
     """Start `argv` in a new session (its own process group) with no stdin.
 
     `new_session=False` keeps the child in the caller's group (the server log relay
     uses it so that stopping the relay's group reaches the server too); `stdout` may
-    be an open file instead of a pipe.
+    be an open file instead of a pipe. `supervised=True` starts it under the watchdog
+    (see the module docstring): the Popen is then the watchdog's, which leads the
+    group and exits with the child's status.
     """
+    pass_fds: tuple[int, ...] = ()
+    if supervised:
+        argv, fd = watchdog.supervised_argv(argv)
+        pass_fds = (fd,)
     return subprocess.Popen(
         argv,
         env=dict(env),
@@ -75,6 +92,7 @@ def spawn(
         stdout=stdout,
         stderr=subprocess.STDOUT,
         start_new_session=new_session,
+        pass_fds=pass_fds,
     )
 
 
@@ -83,8 +101,9 @@ class Tee:
 
     Output is forwarded in chunks so progress bars that redraw with '\\r' stay live;
     `on_line` sees complete lines, split on '\\n' and '\\r'. With `redact`, every
-    occurrence of those strings is written as '***'; output is then held back to the
-    last line end so that a secret split across two chunks is still caught.
+    occurrence of those strings is written as '***' (and `on_line` sees it so); the last
+    few bytes of an unfinished line (fewer than the longest secret) are held back until
+    the next chunk, so a secret split across two chunks is still caught.
     """
 
     def __init__(
@@ -99,18 +118,35 @@ class Tee:
         self._echo = echo
         self._on_line = on_line
         self._partial = b""
-        self._secrets = [s.encode() for s in redact if s]
+        self._secrets = sorted({s.encode() for s in redact if s}, key=len, reverse=True)
+        self._whole_lines = not any(b"\n" in s or b"\r" in s for s in self._secrets)
         self._held = b""
 
     def _redacted(self, chunk: bytes, final: bool) -> bytes:
         if not self._secrets:
             return chunk
         data = self._held + chunk
-        cut = len(data) if final else max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+        cut = len(data) if final else self._safe_cut(data)
         data, self._held = data[:cut], data[cut:]
         for secret in self._secrets:
             data = data.replace(secret, b"***")
         return data
+
+    def _safe_cut(self, data: bytes) -> int:
+        """Where to stop writing: no secret may span the cut, and what follows it is too
+        short to hold a whole secret (it may be the start of one). A complete line is
+        always written (servers are watched for their ready line); no secret spans one."""
+        cut = max(0, len(data) - len(self._secrets[0]) + 1)
+        if self._whole_lines:
+            cut = max(cut, data.rfind(b"\n") + 1, data.rfind(b"\r") + 1)
+        moved = True
+        while moved:
+            moved = False
+            for secret in self._secrets:
+                start = data.find(secret, max(0, cut - len(secret) + 1))
+                if -1 < start < cut < start + len(secret):
+                    cut, moved = start, True
+        return cut
 
     def feed(self, chunk: bytes, *, final: bool = False) -> None:
         chunk = self._redacted(chunk, final)
@@ -227,14 +263,16 @@ def run(
     """Run `argv` to completion in its own process group, teeing output to `log_path`.
 
     On Ctrl-C or SIGTERM (see `install_signal_handlers`) the whole group is stopped
-    before the exception propagates, so no child outlives swiftpipe.
+    before the exception propagates, so no child outlives swiftpipe; should swiftpipe
+    die without a chance to do that, the watchdog does it (see the module docstring).
     """
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
-        log.write(f"$ {' '.join(argv)}\n".encode())
-        proc = spawn(argv, env, cwd)
+        secrets = secret_values(argv, env)
+        log.write(f"$ {redact(' '.join(mask_argv(argv)), secrets)}\n".encode())
+        proc = spawn(argv, env, cwd, supervised=True)
         assert proc.stdout is not None
-        tee = Tee(log, echo=echo, on_line=on_line)
+        tee = Tee(log, echo=echo, on_line=on_line, redact=secrets)
         try:
             tee.pump(proc.stdout)
             return proc.wait()

@@ -1,7 +1,8 @@
 """Experiment tracking with SwanLab: training curves via ms-swift, eval scores by swiftpipe.
 
 The token only ever travels in the SWANLAB_API_KEY environment variable, which
-children inherit; it is never an argument. ms-swift logs training itself
+children inherit (or which a training stage's `swanlab_token` argument is routed to,
+swiftpipe/msswift/secrets.py); it is never an argument. ms-swift logs training itself
 (`--report_to swanlab`); `evalscope eval` has no tracker, so after eval swiftpipe
 logs the scores into the same project and experiment. Both write their local
 files under <workdir>/swanlog (SWANLAB_LOGDIR), which is also how the eval step
@@ -21,6 +22,7 @@ from typing import Any
 from swiftpipe import console, process
 from swiftpipe.engine.manifest import atomic_write_text
 from swiftpipe.engine.stage import StageContext
+from swiftpipe.msswift import secrets
 
 # Runs in a child, so swanlab's console capture and threads never touch swiftpipe.
 _LOG_SCRIPT = """
@@ -113,8 +115,11 @@ def _training(ctx: StageContext) -> Any:
 
 
 def _env(ctx: StageContext) -> dict[str, str | None]:
+    """The training stage's environment, with the key its `swanlab_token` argument routes."""
     train = _training(ctx)
-    return ctx.env(train.env, train.venv) if train is not None else ctx.env({}, None)
+    if train is None:
+        return ctx.env({}, None)
+    return ctx.env({**train.env, **secrets.routed_env(train.args)}, train.venv)
 
 
 def _python(ctx: StageContext) -> str:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from swiftpipe.argv import flags, mask_argv, mask_env, shell_line
+from swiftpipe.argv import flags, mask_argv, mask_env, redact, secret_values, shell_line
 
 
 def test_flags_render_each_type() -> None:
@@ -29,3 +29,32 @@ def test_mask_env() -> None:
 
 def test_shell_line_quotes() -> None:
     assert shell_line(["a", "b c", '{"x":1}']) == "a 'b c' '{\"x\":1}'"
+
+
+def test_mask_argv_hides_equals_forms_json_values_and_every_value_after_a_secret_flag() -> None:
+    argv = ["swift", "sft", "--hub_token=h-123", "--seed=7", "--swanlab-secret", "a", "b", "--lr", "1",
+            "--model_kwargs", '{"api_key":"k-1","n":1,"inner":{"password":"p-1"}}', "--x={\"token\":\"t\"}",
+            "--plain", '{"n":1, "m": 2}']
+    assert mask_argv(argv) == [
+        "swift", "sft", "--hub_token=***", "--seed=7", "--swanlab-secret", "***", "***", "--lr", "1",
+        "--model_kwargs", '{"api_key":"***","n":1,"inner":{"password":"***"}}', '--x={"token":"***"}',
+        "--plain", '{"n":1, "m": 2}',
+    ]
+
+
+def test_mask_env_masks_an_argv_carried_in_json() -> None:
+    env = {"RAY_SWIFT_ARGS": '["--port", "1", "--api_key", "sk-9"]', "CFG": '{"hub_token": "h-9"}', "N": "[1]"}
+    assert mask_env(env) == {"RAY_SWIFT_ARGS": '["--port","1","--api_key","***"]',
+                             "CFG": '{"hub_token":"***"}', "N": "[1]"}
+
+
+def test_secret_values_from_argv_and_env_longest_first() -> None:
+    argv = ["swift", "sft", "--hub_token", "hub-secret-1", "--swanlab_secret=web-secret", "--seed", "abcdefgh",
+            "--model_kwargs", '{"api_key": "k\\"quoted"}', "--vera_projection_prng_key", "0"]
+    env = {"SWANLAB_API_KEY": "swan-key-22", "EVALSCOPE_API_KEY": "EMPTY", "PATH": "/bin", "GONE": None}
+    # A value is also searched for as it is written inside JSON (k\"quoted); '0' and 'EMPTY' are not.
+    assert secret_values(argv, env) == ["hub-secret-1", "swan-key-22", "web-secret", 'k\\"quoted', 'k"quoted']
+
+
+def test_redact_replaces_every_occurrence_longer_secrets_first() -> None:
+    assert redact("a=abcdef b=abc c=abcdef", ["abc", "abcdef"]) == "a=*** b=*** c=***"

@@ -53,3 +53,16 @@ def test_training_run_id_from_the_log_dir(tmp_path: Path) -> None:
 def test_metric_names() -> None:
     assert tracking.metric_name("eval", "base", "general_mcq") == "eval/base/general_mcq"
     assert tracking.metric_name("eval", 'rouge:mean[x="y"]') == "eval/rouge_mean_x_y"
+
+
+def test_eval_logging_gets_the_key_routed_from_the_training_stages_swanlab_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SL", "sl-from-args")
+    (tmp_path / "train.jsonl").write_text("")
+    (tmp_path / "pipeline.yaml").write_text(
+        "name: demo\nmodel: m\ntracking: {backend: swanlab}\n"
+        "stages: {sft: {dataset: [train.jsonl], args: {swanlab_token: '${SL}'}, env: {A: b}}}\n")
+    ctx = stage_context(load_pipeline(tmp_path / "pipeline.yaml", []), "sft")
+    env = tracking._env(ctx)
+    assert env["SWANLAB_API_KEY"] == "sl-from-args" and env["A"] == "b"
