@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from swiftpipe.argv import is_secret
 from swiftpipe.config.schema import Pipeline
 from swiftpipe.config.validate import Problem
 from swiftpipe.engine.graph import Graph, Node
+from swiftpipe.kinds import get_kind
 
 _ARG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 
@@ -25,16 +27,16 @@ RENAMED = {
     "config": "ms-swift 4 takes no --config; put the arguments under 'args'",
 }
 
-_SECRET = re.compile(r"(^|_)(token|api_key|key|secret|password)$", re.IGNORECASE)
-
-
 def check_raw_secrets(raw: Any, path: str = "") -> list[Problem]:
-    """Secrets may only arrive as ${VAR} references, never as literals in the file."""
+    """Secrets may only arrive as ${VAR} references, never as literals in the file.
+
+    A secret is a key that swiftpipe.argv.is_secret marks (the names it masks everywhere).
+    """
     problems: list[Problem] = []
     if isinstance(raw, dict):
         for key, value in raw.items():
             sub = f"{path}.{key}" if path else str(key)
-            if _SECRET.search(str(key)) and isinstance(value, str) and value and "${" not in value:
+            if is_secret(str(key)) and _literal(value):
                 problems.append(Problem(sub, _secret_message(str(key))))
             else:
                 problems.extend(check_raw_secrets(value, sub))
@@ -42,6 +44,12 @@ def check_raw_secrets(raw: Any, path: str = "") -> list[Problem]:
         for i, value in enumerate(raw):
             problems.extend(check_raw_secrets(value, f"{path}[{i}]"))
     return problems
+
+
+def _literal(value: Any) -> bool:
+    """A string written out (not a ${VAR} reference), alone or in a list."""
+    values = value if isinstance(value, list) else [value]
+    return any(isinstance(v, str) and v and "${" not in v for v in values)
 
 
 def _secret_message(key: str) -> str:
@@ -74,9 +82,9 @@ def _check_args(node: Node) -> list[Problem]:
 def _arg_problem(node: Node, name: str) -> str | None:
     if not _ARG_NAME.fullmatch(name):
         return "argument names are written without dashes, e.g. learning_rate"
-    if name in node.spec.reserved:
-        return f"set by swiftpipe; {node.spec.reserved[name]}"
-    if node.spec.swift_args and name in RENAMED:
+    if name in get_kind(node.kind).reserved:
+        return f"set by swiftpipe; {get_kind(node.kind).reserved[name]}"
+    if get_kind(node.kind).swift_args and name in RENAMED:
         return RENAMED[name]
     return None
 

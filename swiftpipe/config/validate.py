@@ -6,7 +6,10 @@ import dataclasses
 import difflib
 import types
 import typing
+from collections.abc import Mapping
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
+
+from swiftpipe.config.bounds import ENTRIES, NONEMPTY, RANGE, Entry, Range
 
 T = TypeVar("T")
 
@@ -19,6 +22,7 @@ class Problem:
 
     path: str
     message: str
+    line: int | None = None  # where it is, when the key path alone cannot tell (a duplicate key)
 
 
 class _Builder:
@@ -41,13 +45,39 @@ class _Builder:
         for name, f in fields.items():
             sub = _join(path, name)
             if name in data:
-                values[name] = self.value(hints[name], data[name], sub)
+                values[name] = self.field(hints[name], f.metadata, data[name], sub)
             elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
                 self.fail(sub, "missing required key")
         try:
             return cls(**values)
         except TypeError:  # a required value was missing; already reported
             return None
+
+    def field(self, tp: Any, meta: Mapping[str, Any], data: Any, path: str) -> Any:
+        """A field's value, checked against the type and the rules its metadata declares."""
+        bounds: Range | None = meta.get(RANGE)
+        if bounds is not None:
+            if data is None and type(None) in get_args(tp):
+                return None
+            return self._number(int if int in (tp, *get_args(tp)) else float, bounds, data, path)
+        before = len(self.problems)
+        value = self.value(tp, data, path)
+        if len(self.problems) > before:
+            return value
+        if meta.get(NONEMPTY) and isinstance(value, str | list | dict) and not value:
+            self.fail(path, _EMPTY[type(value)])
+        entries: dict[str, Entry] = meta.get(ENTRIES, {})
+        for key, entry in entries.items():
+            if isinstance(value, dict) and key in value:
+                # Checked, not converted: evalscope gets the value as written.
+                self._number(entry.kind, entry.range, value[key], _join(path, key))
+        return value
+
+    def _number(self, kind: type[float], bounds: Range, data: Any, path: str) -> Any:
+        if _matches(kind, data) and bounds.contains(data):
+            return float(data) if kind is float else data
+        self.fail(path, f"expected {_TYPE_NAMES[kind]} {bounds.phrase()}, got {describe(data)}")
+        return None
 
     def value(self, tp: Any, data: Any, path: str) -> Any:
         origin = get_origin(tp)
@@ -105,6 +135,13 @@ class _Builder:
             return float(data) if tp is float else data
         self.fail(path, f"expected {_TYPE_NAMES.get(tp, str(tp))}, got {describe(data)}")
         return None
+
+
+_EMPTY: dict[type, str] = {
+    str: "expected a non-empty string, got ''",
+    list: "expected at least one item, got an empty list",
+    dict: "expected at least one entry, got an empty mapping",
+}
 
 
 def _matches(tp: Any, data: Any) -> bool:
