@@ -1,6 +1,7 @@
 """Benchmark `swiftpipe convert` against a parse-only floor and ms-swift's own loader.
 
-    python bench/convert.py [--rows 1000000] [--swift-rows 200000] [--keep DIR]
+    python bench/convert.py [--rows 1000000] [--swift-rows 200000] [--length-rows 20000]
+                            [--max-length 512] [--model DIR] [--keep DIR]
 
 Generates N synthetic ShareGPT rows, then measures, each in its own child process:
   (a) floor    - read each line and json.loads it, nothing else;
@@ -10,6 +11,14 @@ Generates N synthetic ShareGPT rows, then measures, each in its own child proces
                  Timed inside the child around the call only (its ~10 s of imports excluded),
                  on the first --swift-rows rows when that is smaller than N. num_proc=1 and
                  load_from_cache_file=False are `swift sft`'s defaults (--dataset_num_proc 1).
+Then token lengths, on the first --length-rows rows, with the tiny model's tokenizer and
+--max-length (rows above it are rejected):
+  (d) estimate - `swiftpipe convert --tokenizer M --max-length N --no-exact` (whole process);
+  (e) exact    - the same with `--exact --template qwen3 --model-type qwen3`: every row encoded
+                 by ms-swift's template (whole process: its ~10 s of imports and template load,
+                 in each worker process too, included);
+  (f) ms-swift - `load_dataset` + `EncodePreprocessor` (what `swift sft` maps over the rows),
+                 timed around those two calls only.
 Peak RSS is summed over the whole process tree: each process's own peak (VmHWM, polled from
 /proc every 20 ms while it runs; for the child itself also its rusage from os.wait4), added
 up. Peaks that happened at different moments are added as if simultaneous, and pages shared
@@ -46,6 +55,19 @@ from swift.dataset import load_dataset
 t = time.perf_counter()
 train, _ = load_dataset([sys.argv[1]], num_proc=1, load_from_cache_file=False)
 print(len(train), time.perf_counter() - t)
+"""
+
+SWIFT_ENCODE = """
+import sys, time
+from pathlib import Path
+from swift.dataset import load_dataset
+from swift.dataset.utils import EncodePreprocessor
+from swiftpipe.data.exact import load_template
+template = load_template(Path(sys.argv[2]), "qwen3", "qwen3")
+t = time.perf_counter()
+train, _ = load_dataset([sys.argv[1]], num_proc=1, load_from_cache_file=False)
+encoded = EncodePreprocessor(template)(train, num_proc=1, load_from_cache_file=False)
+print(len(encoded), time.perf_counter() - t)
 """
 
 WORDS = [
@@ -155,6 +177,9 @@ def main() -> None:
     parser.add_argument("--swift-rows", type=int, help="run (c) on the first N rows only (default: all)")
     parser.add_argument("--jobs", type=int, help="swiftpipe convert --jobs (default: its own, one per CPU)")
     parser.add_argument("--keep", type=Path, help="work in this folder and keep the files")
+    parser.add_argument("--length-rows", type=int, default=20_000, help="rows for (d)-(f) (default: 20000)")
+    parser.add_argument("--max-length", type=int, default=512, help="--max-length for (d) and (e)")
+    parser.add_argument("--model", type=Path, default=REPO / "models" / "tiny-qwen3", help="tokenizer + template")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="swiftpipe-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -188,12 +213,7 @@ def main() -> None:
     conv = args.rows / wall
 
     swift_rows = min(args.swift_rows or args.rows, args.rows)
-    swift_in = data
-    if swift_rows < args.rows:
-        swift_in = work / f"sharegpt-head{swift_rows}.jsonl"
-        with open(data, "rb") as src, open(swift_in, "wb") as dst:
-            for _, line in zip(range(swift_rows), src, strict=False):
-                dst.write(line)
+    swift_in = _head(data, work, swift_rows, args.rows)
     cache = Path(tempfile.mkdtemp(prefix="cache-", dir=work))
     senv = {
         **os.environ,
@@ -209,6 +229,53 @@ def main() -> None:
 
     report(floor, floor_rss, conv, conv_rss, swift, swift_rss, args.rows, swift_rows)
     print(f"(b) ran as {procs} process(es), RSS summed over them; load after: {os.getloadavg()[0]:.2f}")
+    lengths(args, _head(data, work, min(args.length_rows, args.rows), args.rows), work, env, {**senv, **env})
+
+
+def _head(data: Path, work: Path, rows: int, total: int) -> Path:
+    """`data`, or a file of its first `rows` rows when that is fewer."""
+    if rows >= total:
+        return data
+    head = work / f"sharegpt-head{rows}.jsonl"
+    if not head.exists() or _count_lines(head) != rows:
+        with open(data, "rb") as src, open(head, "wb") as dst:
+            for _, line in zip(range(rows), src, strict=False):
+                dst.write(line)
+    return head
+
+
+def lengths(args: argparse.Namespace, data: Path, work: Path, env: dict[str, str], senv: dict[str, str]) -> None:
+    """(d) estimate, (e) exact lengths and (f) ms-swift's load_dataset + encode, side by side."""
+    model = args.model
+    if not (model / "config.json").is_file():
+        sys.path.insert(0, str(REPO))
+        from swiftpipe.tinymodel import build_tiny_model
+
+        model = build_tiny_model(work / "tiny-qwen3")
+    rows = _count_lines(data)
+    base = [sys.executable, "-m", "swiftpipe", "convert", str(data), "--max-reject-ratio", "1",
+            "--tokenizer", str(model), "--max-length", str(args.max_length)]  # fmt: skip
+    jobs = ["--jobs", str(args.jobs)] if args.jobs else []
+    figures = []
+    for name, extra in (
+        ("(d) convert, estimated lengths", ["--no-exact"]),
+        ("(e) convert, exact lengths", ["--exact", "--template", "qwen3", "--model-type", "qwen3"]),
+    ):
+        out = work / f"lengths-{extra[0].strip('-')}.jsonl"
+        _, wall, rss, _ = measure([*base, "-o", str(out), *jobs, *extra], env)
+        kept = _count_lines(out)
+        figures.append((name, rows / wall, rss, kept))
+    out, _, rss, _ = measure([sys.executable, "-c", SWIFT_ENCODE, str(data), str(model)], senv)
+    n, secs = out.strip().splitlines()[-1].split()
+    figures.append(("(f) ms-swift load_dataset+encode", int(n) / float(secs), rss, -1))
+    print()
+    print(f"token lengths on {rows:,} rows, max_length {args.max_length} ({model}):")
+    print(f"{'measurement':<34} {'rows':>10} {'rows/s':>10} {'peak RSS MB':>12} {'kept':>8}")
+    for name, rate, peak, kept in figures:
+        shown = "-" if kept < 0 else f"{kept:,}"
+        print(f"{name:<34} {rows:>10,} {rate:>10,.0f} {peak:>12,.0f} {shown:>8}")
+    estimate, exact, swift = (f[1] for f in figures)
+    print(f"(e) is {exact / swift:.2f}x (f) and {exact / estimate:.2f}x (d); (d) is {estimate / swift:.2f}x (f)")
 
 
 def report(

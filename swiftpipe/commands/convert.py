@@ -25,12 +25,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from swiftpipe import console
 from swiftpipe.data.convert import ConvertOptions, run
+from swiftpipe.data.exact import choose
 from swiftpipe.data.formats import FORMATS
 from swiftpipe.data.read import input_kind
+from swiftpipe.data.row import PURPOSES
+from swiftpipe.data.systemline import template_fields
 from swiftpipe.errors import UserError
 
 
@@ -51,10 +55,18 @@ def convert(
     max_length: int | None,
     val_output: Path | None = None,
     jobs: int | None = None,
+    exact: bool | None = None,
+    template: str | None = None,
+    model_type: str | None = None,
+    purpose: str = "sft",
+    multimodal: bool = True,
+    strict: bool = False,
+    system_template: str | None = None,
 ) -> int:
     """Convert `inputs` into `output` (+ validation, rejects and report files); return the exit code.
 
     `fmt` and `limit` are one value for all inputs or one per input (`limit`: rows, or `all`).
+    `exact`: token lengths from ms-swift's template (None: when it can be loaded; see exact.py).
     """
     fmts = per_input("--format", (fmt,) if isinstance(fmt, str) else tuple(fmt), len(inputs))
     limits = per_input("--limit", (limit,) if isinstance(limit, str) else tuple(limit), len(inputs))
@@ -77,8 +89,17 @@ def convert(
         tokenizer=tokenizer,
         max_length=max_length,
         jobs=jobs,
+        purpose=purpose,
+        multimodal=multimodal,
+        strict=strict,
+        system_template=system_template,
+        template=template,
+        model_type=model_type,
     )
     check_options(options)
+    if exact and tokenizer is None:
+        raise UserError("--exact needs --tokenizer MODEL_DIR to count tokens; pass both")
+    options = replace(options, exact=choose(exact, tokenizer, max_length, template, model_type))
     console.step(f"convert {len(inputs)} file(s) -> {output}")
     result = run(options)
     if result.failure is not None:
@@ -113,7 +134,7 @@ def parse_limit(value: str) -> int | None:
 def check_options(options: ConvertOptions) -> None:
     """Raise `UserError` for the first option or path that cannot work."""
     if not options.inputs:
-        raise UserError("convert: no input files given; pass one or more .jsonl or .json files")
+        raise UserError("convert: no input files given; pass one or more .jsonl, .json or .csv files")
     for path in options.inputs:
         _check_input(path)
     for fmt in (options.fmt, *options.formats):
@@ -129,6 +150,10 @@ def check_options(options: ConvertOptions) -> None:
         raise UserError(f"--max-length {options.max_length}: must be a positive number of tokens")
     if options.max_length is not None and options.tokenizer is None:
         raise UserError("--max-length needs --tokenizer MODEL_DIR to count tokens; pass both")
+    if options.purpose not in PURPOSES:
+        raise UserError(f"--purpose {options.purpose}: unknown purpose; use {' or '.join(PURPOSES)}")
+    if options.system_template is not None:
+        template_fields(options.system_template, "--system-template")
     if options.jobs is not None and options.jobs < 1:
         raise UserError(f"--jobs {options.jobs}: must be at least 1 (1 converts without worker processes)")
     _check_collisions(options)
@@ -138,7 +163,7 @@ def _check_input(path: Path) -> None:
     if not path.exists():
         raise UserError(f"{path}: no such input file; check the path")
     if path.is_dir():
-        raise UserError(f"{path}: is a directory; pass the .jsonl or .json files inside it")
+        raise UserError(f"{path}: is a directory; pass the .jsonl, .json or .csv files inside it")
     input_kind(path)
     if not os.access(path, os.R_OK):
         raise UserError(f"{path}: not readable; check its permissions")

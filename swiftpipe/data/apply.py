@@ -37,6 +37,7 @@ class Applier:
         stats.turns.update(block.turns)
         stats.chars.update(block.chars)
         stats.tokens.update(block.tokens)
+        stats.placeholders += block.placeholders
         if block.spool is not None:
             self._copy_spool(block)
         self._train.write(b"".join(block.train))

@@ -24,9 +24,10 @@ from swiftpipe.data.formats import detect
 from swiftpipe.data.parallel import Workers, default_jobs
 from swiftpipe.data.progress import Progress
 from swiftpipe.data.read import Record, read_records
+from swiftpipe.data.row import Settings
 from swiftpipe.data.sink import AtomicFile, write_atomic
 from swiftpipe.data.stats import SourceStats, Stats, build, print_table
-from swiftpipe.data.transform import BlockConverter, BlockResult, Settings
+from swiftpipe.data.transform import BlockConverter, BlockResult
 from swiftpipe.errors import UserError
 
 PEEK = 100  # rows looked at to detect a file's format
@@ -57,6 +58,14 @@ class ConvertOptions:
     limits: tuple[int | None, ...] = ()
     # Worker processes for large JSON Lines files; None: one per CPU; 1: none (all serial).
     jobs: int | None = None
+    purpose: str = "sft"  # sft | rlhf: what the rows are for (row.py)
+    multimodal: bool = True  # False: reject rows with images/audios/videos (a text-only model)
+    strict: bool = False  # reject rows holding a {{placeholder}}
+    system_template: str | None = None  # e.g. "reasoning language: {reasoning_language}"
+    # Token lengths from ms-swift's template for `tokenizer` (exact.py); False: the estimate.
+    exact: bool = False
+    template: str | None = None
+    model_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -106,7 +115,9 @@ def run(options: ConvertOptions) -> ConvertResult:
         "rejects": str(options.rejects),
         "report": str(options.report),
     }
-    report = build(stats, limit=options.max_reject_ratio, max_length=options.max_length, outputs=outputs)
+    report = build(
+        stats, limit=options.max_reject_ratio, max_length=options.max_length, outputs=outputs, exact=options.exact
+    )
     write_atomic(options.report, (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode())
     print_table(report)
     return ConvertResult(
@@ -166,7 +177,7 @@ class _Files:
             reader.close()  # the workers read the file afresh, in blocks
             self._workers.convert(path, fmt, apply)
             return
-        while (block := self._serial.convert(islice(records, SERIAL_ROWS), fmt)).rows:
+        while (block := self._serial.convert(islice(records, SERIAL_ROWS), fmt, path.parent)).rows:
             apply(block)
 
 
@@ -178,6 +189,13 @@ def _settings(options: ConvertOptions) -> Settings:
         seed=options.seed,
         tokenizer=options.tokenizer,
         max_length=options.max_length,
+        purpose=options.purpose,
+        multimodal=options.multimodal,
+        strict=options.strict,
+        system_template=options.system_template,
+        exact=options.exact,
+        template=options.template,
+        model_type=options.model_type,
     )
 
 

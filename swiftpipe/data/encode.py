@@ -26,8 +26,10 @@ def quote(text: str) -> str:
     return encode_basestring_ascii(text) if text.isascii() else encode_basestring(text)
 
 
-def encode_row(messages: list[Message], tools: str | None) -> str:
-    """`{"messages": [...], "tools": "..."}` as one JSON line, newline included."""
+def encode_row(messages: list[Message], tools: str | None, extras: dict[str, object] | None = None) -> str:
+    """`{"messages": [...], "tools": "...", **extras}` as one JSON line, newline included."""
+    if extras:
+        return _slow(messages, tools, extras)
     parts = []
     for m in messages:
         if len(m) != 2:
@@ -37,8 +39,10 @@ def encode_row(messages: list[Message], tools: str | None) -> str:
     return f'{{"messages": [{", ".join(parts)}]{tail}}}\n'
 
 
-def _slow(messages: list[Message], tools: str | None) -> str:
+def _slow(messages: list[Message], tools: str | None, extras: dict[str, object] | None = None) -> str:
     row: dict[str, object] = {"messages": messages}
     if tools is not None:
         row["tools"] = tools
+    if extras:
+        row.update(extras)
     return _general(row) + "\n"

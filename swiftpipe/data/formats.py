@@ -35,6 +35,8 @@ def detect(row: dict[str, Any]) -> str | None:
         return "messages"
     if "conversations" in row or "conversation" in row:
         return "sharegpt"
+    if ("chosen" in row and "rejected" in row) or "chosen_messages" in row:  # pairs; preference.py reads them
+        return "messages"
     if "instruction" in row:
         if "context" in row and "response" in row:
             return "dolly"

@@ -31,7 +31,8 @@ from types import TracebackType
 
 from swiftpipe.data.chunks import block_ranges, read_blocks
 from swiftpipe.data.read import content_kind, jsonl_records
-from swiftpipe.data.transform import BlockConverter, BlockResult, Settings
+from swiftpipe.data.row import Settings
+from swiftpipe.data.transform import BlockConverter, BlockResult
 
 # Below this size (on disk) a file is converted serially: the workers take a fraction of a
 # second to start, the time the serial path needs for roughly this much input.
@@ -58,10 +59,10 @@ def _start(settings: Settings, spool_dir: str) -> None:
     _worker, _spool_dir = BlockConverter(settings), spool_dir
 
 
-def _convert(fmt: str, first: int, payload: Payload) -> BlockResult:
+def _convert(fmt: str, first: int, payload: Payload, base: str) -> BlockResult:
     assert _worker is not None, "worker not started"
     data = payload if isinstance(payload, bytes) else _read(*payload)
-    result = _worker.convert(jsonl_records(io.BytesIO(data), first), fmt)
+    result = _worker.convert(jsonl_records(io.BytesIO(data), first), fmt, Path(base))
     result.first_line, result.lines = first, data.count(b"\n")
     if not result.candidates:
         _spool(result)
@@ -113,7 +114,7 @@ class Workers:
             lines += result.lines
 
         for first, payload in _payloads(path):
-            in_flight.append(pool.apply_async(_convert, (fmt, first, payload)))
+            in_flight.append(pool.apply_async(_convert, (fmt, first, payload, str(path.parent))))
             if len(in_flight) >= 2 * self._jobs:
                 apply_first()
         while in_flight:

@@ -1,4 +1,4 @@
-"""Streaming readers: JSON Lines and JSON arrays, optionally gzipped, one record per row.
+"""Streaming readers: JSON Lines, JSON arrays and CSV, optionally gzipped, one record per row.
 
 A record carries its 1-based line number (and, for JSON arrays, the 0-based element index),
 the parsed value, the source text, and a `Reject` when the row could not even be parsed.
@@ -7,6 +7,7 @@ Blank lines are not rows and are skipped. Nothing here holds more than one row i
 
 from __future__ import annotations
 
+import csv
 import gzip
 import json
 import zlib
@@ -15,11 +16,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, NamedTuple, cast
 
+from swiftpipe.data.csvread import csv_records
 from swiftpipe.data.jsonarray import JsonArrayReader
 from swiftpipe.data.reject import Reject, clip
 from swiftpipe.errors import UserError
 
-KINDS = ("jsonl", "json")
+KINDS = ("jsonl", "json", "csv")
 
 
 class Record(NamedTuple):
@@ -34,12 +36,12 @@ class Record(NamedTuple):
 
 
 def input_kind(path: Path) -> str:
-    """'jsonl' or 'json' from the file name (a trailing `.gz` is looked through)."""
+    """'jsonl', 'json' or 'csv' from the file name (a trailing `.gz` is looked through)."""
     name = path.name.lower().removesuffix(".gz")
     for kind in KINDS:
         if name.endswith("." + kind):
             return kind
-    raise UserError(f"{path}: unsupported file type; use .jsonl or .json (optionally .gz)")
+    raise UserError(f"{path}: unsupported file type; use .jsonl, .json or .csv (optionally .gz)")
 
 
 def content_kind(path: Path) -> str:
@@ -57,6 +59,8 @@ def read_records(path: Path) -> Generator[Record, None, None]:
         try:
             if kind == "jsonl":
                 yield from jsonl_records(stream)
+            elif kind == "csv":
+                yield from _csv(stream, path)
             else:
                 for el in JsonArrayReader(stream, str(path)):
                     yield Record(el.line, el.item, el.value, el.raw, el.reject)
@@ -76,6 +80,16 @@ def open_input(path: Path) -> Iterator[IO[bytes]]:
         raise UserError(f"{path}: cannot open the file ({describe(exc)})") from None
     with stream:
         yield stream
+
+
+def _csv(stream: IO[bytes], path: Path) -> Iterator[Record]:
+    try:
+        for line, row, raw, reject in csv_records(stream):
+            yield Record(line, None, row, raw, reject)
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text; save the CSV file as UTF-8") from None
+    except csv.Error as exc:
+        raise UserError(f"{path}: cannot read as CSV ({exc}); check the file") from None
 
 
 def describe(exc: BaseException) -> str:

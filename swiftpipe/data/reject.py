@@ -20,6 +20,12 @@ REASONS: dict[str, str] = {
     "has_prompt": "a row of format text (pretraining) also holds a prompt",
     "duplicate": "the same conversation appeared earlier (--dedupe)",
     "too_long": "longer than --max-length tokens (swift would drop it silently)",
+    "preference_data": "a chosen/rejected pair or a KTO label, converted for sft",
+    "not_preference": "converted for rlhf, but the row has no rejected answer and no label",
+    "multimodal_unsupported": "the row has images, audios or videos; the model takes text only",
+    "missing_media": "an image, audio or video file named by the row does not exist",
+    "media_count": "the number of <image>/<audio>/<video> tags differs from the files listed",
+    "placeholder": "the text holds a {{placeholder}} meant to be filled in (--strict)",
 }
 
 
@@ -33,13 +39,10 @@ class Reject(Exception):
         self.message = message
 
 
-# Rows longer than this are cut in rejects files, with a note of how much was cut.
+# What a broken JSON array shows of the unreadable rest of its file (rows are kept whole).
 RAW_LIMIT = 2000
 
 
 def clip(text: str) -> str:
-    """`text` without its line ending, cut to `RAW_LIMIT` characters with a note."""
-    text = text.rstrip("\r\n")
-    if len(text) <= RAW_LIMIT:
-        return text
-    return f"{text[:RAW_LIMIT]}... [{len(text) - RAW_LIMIT} more characters]"
+    """`text` without its line ending: the whole row, so a rejects file can be fixed and fed back."""
+    return text.rstrip("\r\n")

@@ -38,6 +38,7 @@ class Stats:
     chars: Counter[int] = field(default_factory=Counter)
     tokens: Counter[int] = field(default_factory=Counter)
     examples: list[dict[str, Any]] = field(default_factory=list)
+    placeholders: int = 0  # rows written that hold a {{placeholder}}
 
     @property
     def rows_in(self) -> int:
@@ -85,14 +86,16 @@ def turn_summary(hist: Counter[int]) -> dict[str, int]:
     return {"min": min(hist), "median": percentiles(hist, (50,))["p50"], "max": max(hist)}
 
 
-def build(stats: Stats, *, limit: float, max_length: int | None, outputs: dict[str, str | None]) -> dict[str, Any]:
-    """The report as a JSON-ready dict."""
+def build(
+    stats: Stats, *, limit: float, max_length: int | None, outputs: dict[str, str | None], exact: bool = False
+) -> dict[str, Any]:
+    """The report as a JSON-ready dict; `exact`: token lengths are ms-swift's own, not an estimate."""
     rows_in = stats.rows_in
     tokens: dict[str, Any] | None = None
     if stats.tokens or max_length is not None:
         tokens = {
             **percentiles(stats.tokens),
-            "estimate": True,
+            "estimate": not exact,
             "max_length": max_length,
             "over_max_length": stats.reasons.get("too_long", 0),
         }
@@ -111,8 +114,14 @@ def build(stats: Stats, *, limit: float, max_length: int | None, outputs: dict[s
         "chars": percentiles(stats.chars),
         "tokens": tokens,
         "first_rejects": stats.examples,
+        "warnings": _warnings(stats),
         "outputs": outputs,
     }
+
+
+def _warnings(stats: Stats) -> dict[str, int]:
+    """What was written but may not be what the author meant: rows per kind of doubt."""
+    return {"placeholder": stats.placeholders} if stats.placeholders else {}
 
 
 def print_table(report: dict[str, Any]) -> None:
@@ -131,6 +140,11 @@ def print_table(report: dict[str, Any]) -> None:
         console.info(f"rejects: {reasons}")
         for ex in report["first_rejects"][:3]:
             console.info(f"  {ex['source']}:{ex['line']}: {ex['reason']}: {ex['message']}")
+    if report.get("warnings", {}).get("placeholder"):
+        console.info(
+            f"warning: {report['warnings']['placeholder']} row(s) hold a {{{{placeholder}}}} meant to be "
+            "filled in; fill them in, or convert with strict to reject them"
+        )
     turns, chars, tokens = report["turns"], report["chars"], report["tokens"]
     if turns:
         console.info(
@@ -139,7 +153,7 @@ def print_table(report: dict[str, Any]) -> None:
         )
     if tokens and "max" in tokens:
         console.info(
-            f"tokens (estimate) p50/p90/p99/max {_pcts(tokens)}; "
+            f"tokens ({'estimate' if tokens.get('estimate', True) else 'exact'}) p50/p90/p99/max {_pcts(tokens)}; "
             f"over max_length {tokens['max_length']}: {tokens['over_max_length']}"
         )
 

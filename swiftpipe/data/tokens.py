@@ -2,12 +2,14 @@
 
 The conversation is rendered as the ChatML/qwen3 template would render it for training:
 `<|im_start|>{role}\\n{content}<|im_end|>\\n` per turn, an empty `<think>\\n\\n</think>\\n\\n`
-in front of assistant turns that have no think block (qwen3 adds it), tool calls and tool
-responses wrapped as the hermes agent template wraps them, and the tools' descriptions in the
-system turn. This is an *estimate*, made to err high: turns are closed with a newline even
-where the template has none, each tool call is its own turn, and `MARGIN` tokens are added.
+in front of every assistant turn that has no think block, tool-call turns included (qwen3 adds
+it to each in train mode), tool calls and tool responses wrapped as the hermes agent template
+wraps them, and the tools' descriptions in the system turn. An empty tools list (`"[]"`, as
+LLaMA-Factory's glaive rows have) renders no tools header, as in ms-swift. This is an
+*estimate*, made to err high: turns are closed with a newline even where the template has
+none, each tool call is its own turn, and `MARGIN` tokens are added.
 It is meant to match or exceed what `swift sft` counts for qwen-style templates; for other
-templates it is only a guide.
+templates it is only a guide. Exact lengths, from ms-swift's own template, are in exact.py.
 
 A conversation whose first turn (after the system turn) is an assistant turn, as a pretraining
 row of format `text` is, gets the empty user turn `swift sft` puts in front of it. `swift pt`
@@ -53,6 +55,8 @@ def find_tokenizer(path: Path) -> Path:
 class TokenCounter:
     """Counts the tokens of many conversations at once with `encode_batch_fast`."""
 
+    exact = False
+
     def __init__(self, path: Path) -> None:
         from tokenizers import Tokenizer
 
@@ -75,11 +79,12 @@ def render(messages: list[Message], tools: str | None) -> str:
     """The conversation as text, close to (and not shorter than) the qwen3 training prompt."""
     parts: list[str] = []
     start = 0
-    if messages[0]["role"] == SYSTEM or tools is not None:
+    specs = _tool_lines(tools) if tools is not None else ""
+    if messages[0]["role"] == SYSTEM or specs:
         system = messages[0]["content"] if messages[0]["role"] == SYSTEM else ""
         start = 1 if messages[0]["role"] == SYSTEM else 0
-        if tools is not None:
-            system = f"{system}{_TOOLS_HEAD}{_tool_lines(tools)}{_TOOLS_TAIL}"
+        if specs:
+            system = f"{system}{_TOOLS_HEAD}{specs}{_TOOLS_TAIL}"
         parts.append(f"<|im_start|>system\n{system}<|im_end|>\n")
     if start < len(messages) and messages[start]["role"] == ASSISTANT:
         parts.append(_EMPTY_USER)
@@ -93,7 +98,7 @@ def _render_turn(role: str, content: str) -> str:
         think = "" if content.startswith("<think>") else _EMPTY_THINK
         return f"<|im_start|>assistant\n{think}{content}<|im_end|>\n"
     if role == TOOL_CALL:
-        return f"<|im_start|>assistant\n<tool_call>\n{content}\n</tool_call><|im_end|>\n"
+        return f"<|im_start|>assistant\n{_EMPTY_THINK}<tool_call>\n{content}\n</tool_call><|im_end|>\n"
     if role == TOOL_RESPONSE:
         return f"<|im_start|>user\n<tool_response>\n{content}\n</tool_response><|im_end|>\n"
     return f"<|im_start|>{role}\n{content}<|im_end|>\n"

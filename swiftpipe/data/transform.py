@@ -19,15 +19,14 @@ from typing import Any, NamedTuple
 
 from swiftpipe.data.dedupe import content_key
 from swiftpipe.data.encode import encode_row
+from swiftpipe.data.exact import length_counter
 from swiftpipe.data.fastpath import SHAPES, FastPath
-from swiftpipe.data.formats import NORMALISERS, TEXT_FORMATS, normalise_tools
-from swiftpipe.data.messages import Message, type_name, with_system
+from swiftpipe.data.formats import NORMALISERS, TEXT_FORMATS
+from swiftpipe.data.messages import Message
 from swiftpipe.data.read import Record
 from swiftpipe.data.reject import Reject, clip
+from swiftpipe.data.row import PLACEHOLDER, RowConverter, Settings
 from swiftpipe.data.split import Splitter
-from swiftpipe.data.text import check_text_turns
-from swiftpipe.data.tokens import TokenCounter
-from swiftpipe.data.validate import check_turns
 
 TRAIN, VAL, REJECTED = 0, 1, 2
 _Pending = tuple[Record, bytes, list[Message], "str | None", int]
@@ -85,18 +84,14 @@ class BlockResult:
     turns: Counter[int] = field(default_factory=Counter)
     chars: Counter[int] = field(default_factory=Counter)
     tokens: Counter[int] = field(default_factory=Counter)
+    placeholders: int = 0  # rows written that hold a {{placeholder}}
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The run-wide options the per-row work needs (sent once to each worker)."""
-
-    system: str | None
-    dedupe: bool
-    val_ratio: float
-    seed: int
-    tokenizer: Path | None
-    max_length: int | None
+def _with_extras(tools: str | None, extras: dict[str, Any]) -> str | None:
+    """What the dedupe hash covers beside the turns: tools, and the rejected answer, label, media."""
+    if not extras:
+        return tools
+    return f"{tools or ''}\x1d{json.dumps(extras, ensure_ascii=False, sort_keys=True)}"
 
 
 def reject_line(record: Record, reject: Reject, row: str | None = None) -> RejectLine:
@@ -124,10 +119,17 @@ class BlockConverter:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._is_val = Splitter(settings.val_ratio, settings.seed).is_val if settings.val_ratio > 0 else None
-        self._counter = TokenCounter(settings.tokenizer) if settings.tokenizer else None
+        self._counter = length_counter(settings) if settings.tokenizer else None
+        self._rows = RowConverter(settings)
+        self._base: Path | None = None
 
-    def convert(self, records: Iterable[Record], fmt: str) -> BlockResult:
-        """Convert `records`, rows of one file in format `fmt`."""
+    def convert(self, records: Iterable[Record], fmt: str, base: Path | None = None) -> BlockResult:
+        """Convert `records`, rows of one file in format `fmt`; `base`: the file's folder, which
+        relative media paths are read from."""
+        self._base = base
+        return self._convert(records, fmt)
+
+    def _convert(self, records: Iterable[Record], fmt: str) -> BlockResult:
         out = BlockResult()
         normalise = NORMALISERS.get(fmt, NORMALISERS["messages"])
         text = fmt in TEXT_FORMATS
@@ -137,7 +139,11 @@ class BlockConverter:
         for record in records:
             out.rows += 1
             row = record.value
-            if fast is not None and type(row) is dict and len(row) == 1 and (got := fast(row, "\\" not in record.raw)):
+            if (
+                fast is not None and type(row) is dict and len(row) == 1
+                and "{{" not in record.raw  # placeholders are counted on the general path
+                and (got := fast(row, "\\" not in record.raw))
+            ):
                 line, n, c = got
                 turns[n] += 1
                 chars[c] += 1
@@ -159,6 +165,8 @@ class BlockConverter:
             return None
         if s.system is not None and type(s.system) is not str:
             return None
+        if s.purpose != "sft" or s.strict or s.system_template is not None:
+            return None  # every row needs the general path's checks
         return FastPath(fmt, s.system).line
 
     def _general(
@@ -170,13 +178,15 @@ class BlockConverter:
         pending: list[_Pending],
     ) -> None:
         try:
-            messages, tools = self._messages(record.value, normalise, text)
+            messages, tools, extras = self._rows.convert(record.value, normalise, text, self._base)
         except Reject as reject:
             out.rejects.append(reject_line(record, reject))
             return
-        key = content_key(messages, tools) if self._settings.dedupe else -1
+        if extras.pop(PLACEHOLDER, False):
+            out.placeholders += 1
+        key = content_key(messages, _with_extras(tools, extras)) if self._settings.dedupe else -1
         try:
-            line = encode_row(messages, tools).encode()
+            line = encode_row(messages, tools, extras).encode()
         except UnicodeEncodeError:
             bad = Reject("invalid_utf8", "a string holds an unpaired surrogate (a \\ud800-\\udfff escape)")
             self._reject_candidate(out, record, bad, key)
@@ -185,19 +195,6 @@ class BlockConverter:
             pending.append((record, line, messages, tools, key))
         else:
             self._emit(out, record, line, messages, key, -1)
-
-    def _messages(
-        self, row: object, normalise: Callable[[dict[str, Any]], list[Message]], text: bool
-    ) -> tuple[list[Message], str | None]:
-        if type(row) is not dict:
-            raise Reject("not_an_object", f"the row is {type_name(row)}, expected an object")
-        messages = normalise(row)
-        if text:  # pretraining text: no system prompt, tools or turn order (text.py)
-            check_text_turns(messages)
-            return messages, None
-        with_system(messages, row.get("system", self._settings.system), row.get("reasoning_language"))
-        check_turns(messages)
-        return messages, normalise_tools(row) if "tools" in row else None
 
     def _emit(
         self, out: BlockResult, record: Record, line: bytes, messages: list[Message], key: int, tokens: int
@@ -225,7 +222,9 @@ class BlockConverter:
         for (record, line, messages, _, key), length in zip(pending, lengths, strict=True):
             out.tokens[length] += 1
             if limit is not None and length > limit:
-                reject = Reject("too_long", f"about {length} tokens (estimate), above max_length {limit}")
+                exact = self._counter.exact
+                what = f"{length} tokens (ms-swift's template)" if exact else f"about {length} tokens (estimate)"
+                reject = Reject("too_long", f"{what}, above max_length {limit}")
                 self._reject_candidate(out, record, reject, key)
                 if key != -1:  # a duplicate of it must also take back its token count
                     out.candidates[-1] = out.candidates[-1]._replace(tokens=length)

@@ -12,6 +12,7 @@ REGISTRY = {
     "data": "swiftpipe.kinds.data",
     "pt": "swiftpipe.kinds.pt",
     "sft": "swiftpipe.kinds.sft",
+    "rlhf": "swiftpipe.kinds.rlhf",
     "export": "swiftpipe.kinds.export",
     "deploy": "swiftpipe.kinds.deploy",
     "eval": "swiftpipe.kinds.eval",

@@ -63,9 +63,9 @@ def test_reject_ratio_above_limit_exits_1(tmp_path: Path, capsys: pytest.Capture
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (dict(inputs=[]), "convert: no input files given; pass one or more .jsonl or .json files"),
+        (dict(inputs=[]), "convert: no input files given; pass one or more .jsonl, .json or .csv files"),
         (dict(inputs=[Path("/nope/x.jsonl")]), "/nope/x.jsonl: no such input file; check the path"),
-        (dict(inputs=[DATA]), f"{DATA}: is a directory; pass the .jsonl or .json files inside it"),
+        (dict(inputs=[DATA]), f"{DATA}: is a directory; pass the .jsonl, .json or .csv files inside it"),
         (
             dict(fmt="csv"),
             "--format csv: unknown format; use auto, sharegpt, alpaca, messages, dolly, query-response, text",
@@ -76,6 +76,12 @@ def test_reject_ratio_above_limit_exits_1(tmp_path: Path, capsys: pytest.Capture
         (dict(max_length=0, tokenizer=Path("t")), "--max-length 0: must be a positive number of tokens"),
         (dict(max_length=10), "--max-length needs --tokenizer MODEL_DIR to count tokens; pass both"),
         (dict(jobs=0), "--jobs 0: must be at least 1 (1 converts without worker processes)"),
+        (dict(purpose="dpo"), "--purpose dpo: unknown purpose; use sft or rlhf"),
+        (dict(system_template="lang: {0}"),
+         "--system-template: 'lang: {0}' names no row field; write fields as {name}, e.g. {reasoning_language}"),
+        (dict(system_template="lang: {x"),
+         "--system-template: 'lang: {x' is not a valid template (expected '}' before end of string); "
+         "write fields as {name}"),
     ],
 )
 def test_user_errors(tmp_path: Path, change: dict[str, Any], message: str) -> None:
@@ -185,3 +191,22 @@ def test_cli_per_input_format_limit_and_val_output(tmp_path: Path) -> None:
     assert wrong.stderr.splitlines() == [
         "swiftpipe: error: --limit: given 3 times for 2 inputs; give it once or once per input"
     ]
+
+
+def test_cli_purpose_multimodal_strict_and_system_template(tmp_path: Path) -> None:
+    src = tmp_path / "mixed.jsonl"
+    turns = [{"role": "user", "content": "<image>Hi {{name}}"}, {"role": "assistant", "content": "Hello."}]
+    rows = [{"messages": turns, "label": True, "lang": "en"},
+            {"messages": turns, "images": ["https://example.org/a.png"], "label": False, "lang": "de"}]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    done = run_cli(str(src), "-o", "o.jsonl", "--purpose", "rlhf", "--system-template", "lang={lang}",
+                   "--max-reject-ratio", "1", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    out = [json.loads(line) for line in (tmp_path / "o.jsonl").read_text().splitlines()]
+    assert [(r["messages"][0]["content"], r["label"], r.get("images")) for r in out] == [
+        ("lang=en", True, None), ("lang=de", False, ["https://example.org/a.png"])]
+    assert "warning: 2 row(s) hold a {{placeholder}}" in done.stderr
+    done = run_cli(str(src), "-o", "o.jsonl", "--purpose", "rlhf", "--no-multimodal", "--strict",
+                   "--max-reject-ratio", "1", cwd=tmp_path)
+    reasons = [json.loads(line)["reason"] for line in (tmp_path / "o.rejects.jsonl").read_text().splitlines()]
+    assert done.returncode == 1 and reasons == ["placeholder", "multimodal_unsupported"]

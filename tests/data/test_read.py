@@ -126,5 +126,5 @@ def test_input_kind(name: str, kind: str) -> None:
 
 def test_unsupported_suffix() -> None:
     with pytest.raises(UserError) as err:
-        input_kind(Path("data.csv"))
-    assert str(err.value) == "data.csv: unsupported file type; use .jsonl or .json (optionally .gz)"
+        input_kind(Path("data.txt"))
+    assert str(err.value) == "data.txt: unsupported file type; use .jsonl, .json or .csv (optionally .gz)"

@@ -85,7 +85,7 @@ def test_plan_shows_every_setting_on_the_convert_command(tmp_path: Path) -> None
         "--report", str(out / "report.json"),
         "--val-output", str(out / "val.jsonl"),
         "--val-ratio", "0.25", "--seed", "7", "--dedupe", "--system", "-be brief",
-        "--max-reject-ratio", "0.5",
+        "--max-reject-ratio", "0.5", "--purpose", "sft", "--multimodal",
         "--format", "auto", "--format", "alpaca", "--format", "auto", "--format", "auto",
         "--limit", "12", "--limit", "all", "--limit", "8", "--limit", "all",
     ]  # fmt: skip
@@ -97,7 +97,7 @@ def test_plan_passes_tokenizer_and_max_length_and_omits_off_settings(tmp_path: P
     argv = DataStage().plan(context(tmp_path, yaml, model=str(tiny_tokenizer))).argv
     options = argv[argv.index("-o") :]
     assert options[6:] == [
-        "--val-ratio", "0.0", "--seed", "42", "--max-reject-ratio", "0.05",
+        "--val-ratio", "0.0", "--seed", "42", "--max-reject-ratio", "0.05", "--purpose", "sft", "--multimodal",
         "--tokenizer", str(tiny_tokenizer), "--max-length", "64", "--format", "auto", "--limit", "all",
     ]  # fmt: skip
 

@@ -84,7 +84,8 @@ def test_swift_keeps_every_converted_row(tmp_path: Path) -> None:
     from swiftpipe.tinymodel import build_tiny_model
 
     model = build_tiny_model(tmp_path / "tiny")
-    chat_sets = sorted(p for p in DATASETS.glob("*.json*") if p != PRETRAIN)  # that one is for swift pt
+    # pretrain_text is for swift pt, preference.dpo for swift rlhf (tests/integration/test_rlhf.py)
+    chat_sets = sorted(p for p in DATASETS.glob("*.json*") if p not in (PRETRAIN, DATASETS / "preference.dpo.jsonl"))
     inputs = (*chat_sets, DATA / "agent.jsonl")
     good = run(
         ConvertOptions(
@@ -126,7 +127,8 @@ def test_swift_keeps_every_converted_row(tmp_path: Path) -> None:
     dropped = [(int(x), int(y)) for x, y in FILTERED.findall(log_good)]
     assert all(x == y for x, y in dropped), dropped
     rows = NUM_ROWS.search(log_good)
-    assert rows is not None and int(rows.group(1)) == good.train == 147
+    # every demo row (their number grows as datasets/ does), none lost on the way to swift
+    assert rows is not None and int(rows.group(1)) == good.train == good.rows_in > 147
 
     assert FILTERED.findall(log_bad) == [("3", "2")]
 

@@ -21,7 +21,7 @@ def test_render_adds_empty_think_and_wraps_tools() -> None:
     assert '{"type": "function", "function": {"name": "f"}}' in text
     assert text.endswith(
         "<|im_start|>user\nq<|im_end|>\n"
-        '<|im_start|>assistant\n<tool_call>\n{"name": "f"}\n</tool_call><|im_end|>\n'
+        '<|im_start|>assistant\n<think>\n\n</think>\n\n<tool_call>\n{"name": "f"}\n</tool_call><|im_end|>\n'
         "<|im_start|>user\n<tool_response>\n1\n</tool_response><|im_end|>\n"
         "<|im_start|>assistant\n<think>\n\n</think>\n\na<|im_end|>\n"
     )
@@ -29,6 +29,15 @@ def test_render_adds_empty_think_and_wraps_tools() -> None:
         [{"role": "user", "content": "q"}, {"role": "assistant", "content": "<think>\nx\n</think>\n\na"}], None
     )
     assert thought.count("<think>") == 1
+
+
+@pytest.mark.parametrize("tools", ["[]", None])
+def test_render_has_no_tools_header_without_tools(tools: str | None) -> None:
+    # ms-swift renders no system turn at all for `tools: "[]"` (LLaMA-Factory's glaive rows).
+    messages = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+    assert render(messages, tools) == (
+        "<|im_start|>user\nq<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\na<|im_end|>\n"
+    )
 
 
 def test_counts_are_batch_consistent_and_include_the_margin(tiny_tokenizer: Path) -> None:

@@ -94,7 +94,7 @@ def test_unknown_from_names_the_stages(write_pipeline: Write) -> None:
 
 def test_a_kind_that_cannot_take_that_input(write_pipeline: Write) -> None:
     assert error_of(write_pipeline, "  export: {from: data}\n") == (
-        "L5 › stages.export.from: 'data' is a data stage; an export stage reads from pt or sft stages")
+        "L5 › stages.export.from: 'data' is a data stage; an export stage reads from pt, sft or rlhf stages")
 
 
 def test_a_cycle(write_pipeline: Write) -> None:
@@ -110,7 +110,7 @@ def test_eval_with_neither_a_deploy_nor_an_api_url(write_pipeline: Write) -> Non
 
 def test_a_name_that_is_not_a_kind_needs_one(write_pipeline: Write) -> None:
     assert error_of(write_pipeline, "  tune: {}\n") == (
-        "L5 › stages.tune: 'tune' is not a kind; add kind: (one of data, pt, sft, export, deploy, eval, infer)")
+        "L5 › stages.tune: 'tune' is not a kind; add kind: (one of data, pt, sft, rlhf, export, deploy, eval, infer)")
 
 
 def test_from_selects_the_stage_and_what_depends_on_it(write_pipeline: Write) -> None:
