@@ -108,3 +108,11 @@ def with_target(argv: list[str], *, api_url: str, model: str, work_dir: Path) ->
     for flag, value in (("--api-url", api_url), ("--model", model), ("--work-dir", str(work_dir))):
         out[out.index(flag) + 1] = value
     return out
+
+
+def only(argv: list[str], names: list[str]) -> list[str]:
+    """The same command for just these datasets (the rest of a failed run, or one dataset's key)."""
+    start, end = argv.index("--datasets"), argv.index("--dataset-args")
+    given = json.loads(argv[end + 1])
+    kept = json.dumps({n: given[n] for n in names}, ensure_ascii=False, separators=(",", ":"))
+    return [*argv[: start + 1], *names, "--dataset-args", kept, *argv[end + 2 :]]

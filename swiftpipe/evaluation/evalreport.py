@@ -107,19 +107,26 @@ def read_reports(work_dir: Path) -> dict[str, DatasetReport]:
     return reports
 
 
-def problems(reports: dict[str, DatasetReport], expected: list[str]) -> list[str]:
-    """Why these reports cannot be trusted as complete results; [] when they can."""
-    found = []
+def dataset_problems(reports: dict[str, DatasetReport], expected: list[str]) -> dict[str, list[str]]:
+    """Per expected dataset, why its report cannot be trusted as a complete result ([] when it can)."""
+    found: dict[str, list[str]] = {}
     for name in expected:
         report = reports.get(name)
         if report is None:
-            found.append(f"{name}: evalscope wrote no report")
+            found[name] = ["evalscope wrote no report"]
             continue
+        issues = []
         if report.errored:
-            found.append(f"{name}: {report.errored} of {report.requested} requests failed")
+            issues.append(f"{report.errored} of {report.requested} requests failed")
         if report.incomplete:
-            found.append(f"{name}: evalscope marked the report incomplete")
+            issues.append("evalscope marked the report incomplete")
         if report.primary_score is None:
             reason = f" ({report.unavailable})" if report.unavailable else ""
-            found.append(f"{name}: no score{reason}")
+            issues.append(f"no score{reason}")
+        found[name] = issues
     return found
+
+
+def problems(reports: dict[str, DatasetReport], expected: list[str]) -> list[str]:
+    """Why these reports cannot be trusted as complete results; [] when they can."""
+    return [f"{name}: {issue}" for name, issues in dataset_problems(reports, expected).items() for issue in issues]

@@ -8,7 +8,7 @@ and every later run. It serves the base model on a free port for as long as eval
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +17,18 @@ from swiftpipe.engine import artifacts
 from swiftpipe.engine.kind import SCORES, Kind
 from swiftpipe.engine.stage import FileStage, Pending, StageContext, StagePlan, StageResult
 from swiftpipe.errors import StageFailed
-from swiftpipe.evaluation import evalcommand
-from swiftpipe.evaluation.run import data_digests, evaluate, move_aside, score_outputs
+from swiftpipe.evaluation import benchmarks, evalcommand, reuse
+from swiftpipe.evaluation.run import data_digests, evaluate, fits, move_aside, prepared, score_outputs
 from swiftpipe.evaluation.settings import EvalSettings
 from swiftpipe.kinds.common import base_model, model_inputs, program
 from swiftpipe.serving import backends, ports, serverrecord
 from swiftpipe.serving.server import Server, ServerError, ServerInfo
 from swiftpipe.serving.swiftdeploy import ServeSettings, deploy_argv, server_spec
 from swiftpipe.versions import tool_versions
+
+# The base model's server is ours alone, keyless and short-lived: it listens on loopback only,
+# whatever host the deploy stage it mirrors is exposed on.
+LOOPBACK = "127.0.0.1"
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,7 @@ class BaseEvalConfig:
 class BaseEvalParams:
     work_dir: Path
     backend: str
+    conversions: list[benchmarks.Conversion] = field(default_factory=list)  # CSV folders to convert first
 
 
 class BaseEvalStage(FileStage):
@@ -44,8 +49,9 @@ class BaseEvalStage(FileStage):
         cfg: BaseEvalConfig = ctx.cfg
         env = ctx.env(cfg.settings.env, cfg.settings.venv)
         datasets = evalcommand.dataset_args(ctx.pipeline, cfg.settings, ctx.where)
+        sent, conversions = benchmarks.prepare(datasets, ctx.stage_dir, ctx.where, ctx.pipeline.display_name)
         work_dir = ctx.stage_dir
-        argv = evalcommand.eval_argv(program(ctx, "evalscope", env), cfg.settings, datasets,
+        argv = evalcommand.eval_argv(program(ctx, "evalscope", env), cfg.settings, sent,
                                      api_url=Pending("<base server>"), model=self._name(ctx), work_dir=work_dir,
                                      keyed=False)
         serve_env = ctx.env(cfg.serve.env, cfg.serve.venv)
@@ -56,8 +62,9 @@ class BaseEvalStage(FileStage):
             "argv": stable, "base_model": model_inputs(ctx), "serve": {**asdict(cfg.serve), "backend": backend},
             "data": data_digests(datasets), "evalscope": tool_versions().get("evalscope"),
         }
-        notes = [f"the base model, served for the comparison with backend {backend} ({why})"]
-        return StagePlan(argv, env, inputs, notes=notes, params=BaseEvalParams(work_dir, backend))
+        notes = [f"the base model, served for the comparison with backend {backend} ({why})",
+                 *(c.note() for c in conversions)]
+        return StagePlan(argv, env, inputs, notes=notes, params=BaseEvalParams(work_dir, backend, conversions))
 
     def _name(self, ctx: StageContext) -> str:
         return f"{ctx.config.name}-base"
@@ -67,7 +74,10 @@ class BaseEvalStage(FileStage):
         params: BaseEvalParams = plan.params
         previous = ctx.previous.get("server")
         serverrecord.reap(ServerInfo.from_outputs(previous if isinstance(previous, dict) else None))
-        move_aside(params.work_dir)
+        aside = move_aside(params.work_dir)
+        converted = prepared(ctx, params.conversions)
+        fits(ctx, cfg.settings, params.conversions, Path(base_model(ctx)))
+        keys = reuse.dataset_keys(plan.inputs, list(cfg.settings.datasets))
         server = Server(self._spec(ctx, cfg, params))
         console.step(f"{ctx.name}: serving the base model as '{self._name(ctx)}'")
         try:
@@ -78,25 +88,26 @@ class BaseEvalStage(FileStage):
         try:
             argv = evalcommand.with_target(plan.argv, api_url=info.api_url, model=info.served_model_name,
                                            work_dir=params.work_dir)
-            reports = evaluate(ctx, cfg.settings, argv, process.child_env(plan.env), params.work_dir)
+            reports = evaluate(ctx, cfg.settings, argv, process.child_env(plan.env), params.work_dir, keys, aside)
         finally:
             server.stop()
             ctx.report_output("server", {**info.to_outputs(), "running": False})
-        outputs = {**score_outputs(reports, params.work_dir), "server": {**info.to_outputs(), "running": False}}
+        outputs = {**score_outputs(reports, params.work_dir, keys), **converted,
+                   "server": {**info.to_outputs(), "running": False}}
         metrics = {n: r.primary_score for n, r in reports.items()}
         return StageResult(outputs, [artifacts.describe(Path(r.path)) for r in reports.values()], metrics)
 
     def _spec(self, ctx: StageContext, cfg: BaseEvalConfig, params: BaseEvalParams) -> Any:
         serve = cfg.serve
         env = ctx.env(serve.env, serve.venv)
-        port = ports.free_port(serve.host)
+        port = ports.free_port(LOOPBACK)
         argv = deploy_argv(program(ctx, "swift", env), str(base_model(ctx)), backend=params.backend,
-                           host=serve.host, port=port, name=self._name(ctx), args=serve.args)
+                           host=LOOPBACK, port=port, name=self._name(ctx), args=serve.args)
         for key in ("model_type", "template"):
             value = getattr(ctx.config, key)
             if value and key not in serve.args:
                 argv += [f"--{key}", value]
-        return server_spec(argv, process.child_env(env), host=serve.host, port=port, name=self._name(ctx),
+        return server_spec(argv, process.child_env(env), host=LOOPBACK, port=port, name=self._name(ctx),
                            log=ctx.log_path(".server"), ready_timeout=serve.ready_timeout, key=None,
                            where=ctx.where)
 

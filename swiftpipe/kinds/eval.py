@@ -20,9 +20,9 @@ from swiftpipe.engine import artifacts
 from swiftpipe.engine.kind import SCORES, SERVER, Implied, Kind, Problem, Slot
 from swiftpipe.engine.stage import FileStage, Pending, StageContext, StagePlan, StageResult
 from swiftpipe.errors import UserError
-from swiftpipe.evaluation import compare, evalcommand
+from swiftpipe.evaluation import benchmarks, compare, evalcommand, reuse
 from swiftpipe.evaluation.evalreport import read_reports
-from swiftpipe.evaluation.run import data_digests, evaluate, move_aside, score_outputs
+from swiftpipe.evaluation.run import data_digests, evaluate, fits, move_aside, prepared, score_outputs
 from swiftpipe.evaluation.settings import EvalSettings, settings_of
 from swiftpipe.kinds.common import program
 from swiftpipe.serving.server import http_status
@@ -34,11 +34,15 @@ from swiftpipe.versions import tool_versions
 class EvalConfig(EvalSettings):
     compare_base: bool = field(default=False, metadata=doc("also evaluate the base model (once, cached)"))
     api_url: str | None = field(
-        default=None, metadata=doc("evaluate this OpenAI-compatible endpoint instead of a deploy stage")
+        default=None,
+        metadata=doc("evaluate this OpenAI-compatible endpoint instead of a deploy stage", nonempty=True),
     )
-    served_model_name: str | None = field(default=None, metadata=doc("the model name to ask api_url for"))
+    served_model_name: str | None = field(
+        default=None, metadata=doc("the model name to ask api_url for", nonempty=True)
+    )
     api_key_env: str | None = field(
-        default=None, metadata=doc("environment variable holding api_url's key (a deploy stage's own by default)")
+        default=None,
+        metadata=doc("environment variable holding api_url's key (a deploy stage's own by default)", nonempty=True),
     )
 
 
@@ -47,6 +51,7 @@ class EvalParams:
     work_dir: Path
     keyed_by: str | None  # the variable holding the key, if the server wants one
     health: str | None  # a URL that answers 200 when the server is up (None: an external endpoint)
+    conversions: list[benchmarks.Conversion] = field(default_factory=list)  # CSV folders to convert first
 
 
 def _slots(cfg: EvalConfig) -> tuple[Slot, ...]:
@@ -79,15 +84,16 @@ class EvalStage(FileStage):
         cfg: EvalConfig = ctx.cfg
         env = ctx.env(cfg.env, cfg.venv)
         datasets = evalcommand.dataset_args(ctx.pipeline, cfg, ctx.where)
+        sent, conversions = benchmarks.prepare(datasets, ctx.stage_dir, ctx.where, ctx.pipeline.display_name)
         api_url, model, served, keyed_by, health = self._target(ctx, cfg)
         work_dir = ctx.stage_dir / "finetuned"
-        argv = evalcommand.eval_argv(program(ctx, "evalscope", env), cfg, datasets, api_url=api_url, model=model,
+        argv = evalcommand.eval_argv(program(ctx, "evalscope", env), cfg, sent, api_url=api_url, model=model,
                                      work_dir=work_dir, keyed=keyed_by is not None)
-        notes = [f"datasets: {', '.join(datasets)}"]
+        notes = [f"datasets: {', '.join(datasets)}", *(c.note() for c in conversions)]
         if keyed_by:
             notes.append("API key: passed in EVALSCOPE_API_KEY, not on the command line")
         base = ctx.outputs("base") if ctx.upstream("base") is not None else {}
-        params = EvalParams(work_dir, keyed_by, health)
+        params = EvalParams(work_dir, keyed_by, health, conversions)
         if isinstance(served, Pending) or base is None:
             return StagePlan(argv, env, {}, ready=False, notes=notes, params=params)
         stable = list(argv[1:])
@@ -123,14 +129,19 @@ class EvalStage(FileStage):
             console.notice(evalcommand.BLEU_NOTICE)
         if params.health is not None and http_status(params.health) != 200:
             raise UserError(f"{ctx.where}: no server answers at {params.health}; run the deploy stage first")
-        move_aside(ctx.stage_dir)
+        aside = move_aside(ctx.stage_dir)
+        converted = prepared(ctx, params.conversions)
+        served_dir = ctx.output("server", "model") if cfg.api_url is None else Pending("")
+        if not isinstance(served_dir, Pending):
+            fits(ctx, cfg, params.conversions, Path(served_dir))
         env = process.child_env(plan.env)
         if params.keyed_by is not None:
             key = api_key(params.keyed_by, ctx.where)
             assert key is not None
             env["EVALSCOPE_API_KEY"] = key
-        reports = evaluate(ctx, cfg, plan.argv, env, params.work_dir)
-        outputs = score_outputs(reports, params.work_dir)
+        keys = reuse.dataset_keys(plan.inputs, list(cfg.datasets))
+        reports = evaluate(ctx, cfg, plan.argv, env, params.work_dir, keys, aside)
+        outputs = {**score_outputs(reports, params.work_dir, keys), **converted}
         metrics = {n: r.primary_score for n, r in reports.items()}
         files = [Path(r.path) for r in reports.values()]
         base = ctx.outputs("base") if ctx.upstream("base") is not None else None

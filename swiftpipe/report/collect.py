@@ -25,7 +25,7 @@ from swiftpipe.report.model import (
     kind_of,
     usable,
 )
-from swiftpipe.report.scores import eval_tables, score_rows, variant_table
+from swiftpipe.report.scores import eval_tables, result_rows, score_rows, variant_table
 
 __all__ = ["ReportData", "ScoreRow", "collect", "loss_curves", "score_rows"]
 
@@ -40,7 +40,8 @@ def collect(pipeline: LoadedPipeline, manifest: Manifest, out_dir: Path) -> Repo
     for name, record in manifest.stages.items():
         _add_stage(data, name, record, out_dir)
     data.evals = eval_tables(manifest)
-    data.variants = variant_table(data.evals)
+    data.variants = variant_table([t for t in data.evals if not t.failed])
+    data.results = result_rows(manifest, data.evals, data.losses)
     return data
 
 
@@ -59,7 +60,7 @@ def _add_stage(data: ReportData, name: str, record: StageRecord, out_dir: Path) 
         data.servers.append((name, f"running at {outputs.get('api_url')}" if running else "stopped"))
     elif kind == "infer" and usable(record) and outputs.get("results"):
         data.infers.append(_infer(name, outputs, out_dir))
-    elif kind in ("eval", "base-eval") and usable(record):
+    elif kind in ("eval", "base-eval") and (usable(record) or outputs.get("reports")):
         prefix = "" if name == kind else f"{name}: "
         data.links += [(prefix + label, href) for label, href in _eval_links(outputs, out_dir)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from swiftpipe.report.fmt import dur, md_cell, num, pretty_metric, reads, shorten
-from swiftpipe.report.model import DataRows, EvalTable, InferSummary, ReportData, VariantTable
+from swiftpipe.report.model import DataRows, EvalTable, InferSummary, ReportData, ResultRow, ScoreRow, VariantTable
 from swiftpipe.report.stagegraph import tree_lines
 
 
@@ -28,16 +28,40 @@ def data_text(d: DataRows) -> str:
             f"({reasons}); {check}")
 
 
+def _label(r: ScoreRow, second: str) -> str:
+    return pretty_metric(r.metric) if second == "metric" else md_cell(r.metric)
+
+
+def _score_table(rows: list[ScoreRow], compared: bool, second: str = "metric") -> list[str]:
+    if compared:
+        lines = [f"| dataset | {second} | base | fine-tuned | delta |", "|---|---|---:|---:|---:|"]
+        return lines + [f"| {r.dataset} | {_label(r, second)} | {num(r.base)} | {num(r.finetuned)} | "
+                        f"{num(r.delta, True)} |" for r in rows]
+    lines = [f"| dataset | {second} | score |", "|---|---|---:|"]
+    return lines + [f"| {r.dataset} | {_label(r, second)} | {num(r.finetuned)} |" for r in rows]
+
+
 def _eval(data: ReportData, table: EvalTable) -> list[str]:
-    lines = ["", f"## {eval_heading(data, table)}", ""]
-    if table.compared:
-        lines += ["| dataset | metric | base | fine-tuned | delta |", "|---|---|---:|---:|---:|"]
-        lines += [f"| {r.dataset} | {pretty_metric(r.metric)} | {num(r.base)} | {num(r.finetuned)} | "
-                  f"{num(r.delta, True)} |" for r in table.rows]
-    else:
-        lines += ["| dataset | metric | score |", "|---|---|---:|"]
-        lines += [f"| {r.dataset} | {pretty_metric(r.metric)} | {num(r.finetuned)} |" for r in table.rows]
-    return lines + [f"\n> warning: {f}" for f in table.flags]
+    lines = ["", f"## {eval_heading(data, table)}", "", *_score_table(table.rows, table.compared)]
+    if table.subsets:
+        lines += ["", "Per subject:", "", *_score_table(table.subsets, table.compared, "subject")]
+    return lines + [f"\n> warning: {md_cell(f)}" for f in table.flags]
+
+
+RESULTS_HEAD = ("variant", "steps", "final loss", "training time", "dataset", "metric", "base", "fine-tuned",
+                "delta")
+
+
+def result_cells(r: ResultRow) -> list[str]:
+    """One results row as text: the same cells in the HTML and Markdown reports."""
+    s = r.score
+    return [r.variant, "–" if r.steps is None else str(r.steps), num(r.final_loss), dur(r.train_s), s.dataset,
+            pretty_metric(s.metric), num(s.base), num(s.finetuned), num(s.delta, True)]
+
+
+def results_lines(rows: list[ResultRow]) -> list[str]:
+    lines = ["| " + " | ".join(RESULTS_HEAD) + " |", "|---|---:|---:|---:|---|---|---:|---:|---:|"]
+    return lines + ["| " + " | ".join(md_cell(c) for c in result_cells(r)) + " |" for r in rows]
 
 
 def variants_lines(table: VariantTable) -> list[str]:
@@ -75,6 +99,8 @@ def markdown(data: ReportData, images: list[Path]) -> str:
     lines += [f"- git: {data.git}"] if data.git else []
     single = len(data.servers) == 1
     lines += [f"- server{'' if single else ' ' + stage}: {state}" for stage, state in data.servers]
+    if data.results:
+        lines += ["", "## Results", "", *results_lines(data.results)]
     for table in data.evals:
         lines += _eval(data, table)
     if data.variants:

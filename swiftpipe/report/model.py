@@ -47,13 +47,17 @@ class ScoreRow:
 
 @dataclass(frozen=True)
 class EvalTable:
-    """One eval stage's primary score per dataset, next to its base-eval upstream's when it has one."""
+    """One eval stage's primary score per dataset, next to its base-eval upstream's when it has one.
+
+    A failed eval stage shows the datasets that finished; `flags` name the ones that did not."""
 
     stage: str
     label: str  # the variant: the training stage it evaluates, or the eval stage's own name
     base_stage: str | None
     rows: list[ScoreRow]
     flags: list[str]
+    subsets: list[ScoreRow] = field(default_factory=list)  # per subject: dataset "<dataset> / <subject>"
+    failed: bool = False
 
     @property
     def compared(self) -> bool:
@@ -74,6 +78,17 @@ class VariantTable:
     columns: list[str]
     base_columns: int  # how many of `columns` are base models
     rows: list[VariantRow]
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One line of the results table: a variant's training, and one dataset's base vs fine-tuned."""
+
+    variant: str
+    steps: int | None
+    final_loss: float | None
+    train_s: float | None
+    score: ScoreRow
 
 
 @dataclass(frozen=True)
@@ -115,6 +130,7 @@ class ReportData:
     stages: list[StageRow]  # the manifest's (topological) order
     evals: list[EvalTable] = field(default_factory=list)
     variants: VariantTable | None = None
+    results: list[ResultRow] = field(default_factory=list)
     losses: list[LossCurve] = field(default_factory=list)  # one per training stage with a log
     infers: list[InferSummary] = field(default_factory=list)
     data: list[DataRows] = field(default_factory=list)

@@ -7,8 +7,8 @@ from html import escape
 from pathlib import Path
 
 from swiftpipe.report.fmt import dur, num, pretty_metric, reads
-from swiftpipe.report.markdown import data_text, eval_heading, infer_heading
-from swiftpipe.report.model import EvalTable, InferSummary, ReportData, ScoreRow, VariantTable
+from swiftpipe.report.markdown import RESULTS_HEAD, data_text, eval_heading, infer_heading, result_cells
+from swiftpipe.report.model import EvalTable, InferSummary, ReportData, ResultRow, ScoreRow, VariantTable
 from swiftpipe.report.stagegraph import tree_lines
 
 __all__ = ["html", "pretty_metric"]
@@ -90,21 +90,36 @@ def _data_html(data: ReportData) -> str:
     return f"<section><h2>Data</h2>{''.join(f'<p>{escape(data_text(d))}</p>' for d in data.data)}</section>"
 
 
-def _eval_html(data: ReportData, table: EvalTable) -> str:
-    head = "<tr><th>dataset</th><th>metric</th>" + (
-        "<th>base</th><th>fine-tuned</th><th>delta</th>" if table.compared else "<th>score</th>"
+def _scores_html(rows_in: list[ScoreRow], compared: bool, second: str = "metric") -> str:
+    head = f"<tr><th>dataset</th><th>{second}</th>" + (
+        "<th>base</th><th>fine-tuned</th><th>delta</th>" if compared else "<th>score</th>"
     ) + "</tr>"
     rows = []
-    for r in table.rows:
-        cells = f"<td><b>{escape(r.dataset)}</b></td>{_metric(r.metric)}"
-        if table.compared:
+    for r in rows_in:
+        label = _metric(r.metric) if second == "metric" else f"<td>{escape(r.metric)}</td>"
+        cells = f"<td><b>{escape(r.dataset)}</b></td>{label}"
+        if compared:
             cells += f"<td class=num>{num(r.base)}</td><td class=num>{num(r.finetuned)}</td>{_delta_cell(r)}"
         else:
             cells += f"<td class=num>{num(r.finetuned)}</td>"
         rows.append(f"<tr>{cells}</tr>")
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _eval_html(data: ReportData, table: EvalTable) -> str:
+    subsets = f"<h3>per subject</h3>{_scores_html(table.subsets, table.compared, 'subject')}" if table.subsets else ""
     flags = "".join(f'<div class="flag">⚠ {escape(f)}</div>' for f in table.flags)
     heading = escape(eval_heading(data, table))
-    return f"<section><h2>{heading}</h2><table>{head}{''.join(rows)}</table>{flags}</section>"
+    return f"<section><h2>{heading}</h2>{_scores_html(table.rows, table.compared)}{subsets}{flags}</section>"
+
+
+def _results_html(rows: list[ResultRow]) -> str:
+    if not rows:
+        return ""
+    head = "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in RESULTS_HEAD) + "</tr>"
+    body = "".join("<tr>" + "".join(f"<td{'' if i in (0, 4, 5) else ' class=num'}>{escape(c)}</td>"
+                                    for i, c in enumerate(result_cells(r))) + "</tr>" for r in rows)
+    return f"<section><h2>Results</h2><table>{head}{body}</table></section>"
 
 
 def _variants_html(table: VariantTable | None) -> str:
@@ -149,6 +164,7 @@ def html(data: ReportData, images: list[Path]) -> str:
         f"</head><body><main><header><h1>{escape(data.title)}</h1><p>swiftpipe report · {escape(data.generated)}"
         f"{' · ' + escape(versions) if versions else ''}</p></header>"
         f"<section><div class=meta>{''.join(meta)}</div></section>"
+        f"{_results_html(data.results)}"
         f"{''.join(_eval_html(data, t) for t in data.evals)}{_variants_html(data.variants)}"
         f"{charts if images else ''}{''.join(_infer_html(r) for r in data.infers)}"
         f"{_data_html(data)}{_stages_html(data)}"

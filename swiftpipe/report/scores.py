@@ -5,8 +5,19 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from swiftpipe.engine.manifest import Manifest
-from swiftpipe.report.model import TRAINING_KINDS, EvalTable, ScoreRow, VariantRow, VariantTable, kind_of, usable
+from swiftpipe.engine.manifest import Manifest, StageRecord
+from swiftpipe.engine.status import Status
+from swiftpipe.report.model import (
+    TRAINING_KINDS,
+    EvalTable,
+    LossCurve,
+    ResultRow,
+    ScoreRow,
+    VariantRow,
+    VariantTable,
+    kind_of,
+    usable,
+)
 
 
 def score_rows(tuned: dict[str, Any], base: dict[str, Any]) -> list[ScoreRow]:
@@ -44,27 +55,65 @@ def variant_labels(evals: list[str], manifest: Manifest) -> dict[str, str]:
     return labels
 
 
-def _base(name: str, manifest: Manifest) -> tuple[str | None, dict[str, Any]]:
+def _base(name: str, manifest: Manifest, key: str = "primary") -> tuple[str | None, dict[str, Any]]:
     record = manifest.stages[name]
     base = record.upstream.get("base")
     if base and base in manifest.stages:
         base_record = manifest.stages[base]
-        return base, (dict(base_record.outputs.get("primary") or {}) if usable(base_record) else {})
+        return base, (dict(base_record.outputs.get(key) or {}) if usable(base_record) else {})
     # Manifests from before base-eval stages kept the base model's scores in the eval record.
-    return None, dict(record.outputs.get("base_primary") or {})
+    return None, dict(record.outputs.get(f"base_{key}") or {})
+
+
+def subset_rows(tuned: dict[str, Any], base: dict[str, Any]) -> list[ScoreRow]:
+    """Per subject of datasets with two or more (`subsets`: {dataset: {subject: score}})."""
+    rows = []
+    for name in sorted(set(tuned) | set(base)):
+        t, b = dict(tuned.get(name) or {}), dict(base.get(name) or {})
+        subjects = sorted(set(t) | set(b))
+        if len(subjects) > 1:
+            rows += [ScoreRow(name, s, t.get(s), b.get(s)) for s in subjects]
+    return rows
+
+
+def _shown(record: StageRecord) -> bool:
+    """Succeeded, up to date, or failed with some datasets finished (their scores are kept)."""
+    return usable(record) or (record.status == Status.FAILED and bool(record.outputs.get("primary")))
 
 
 def eval_tables(manifest: Manifest) -> list[EvalTable]:
-    """One table per eval stage that succeeded (or was up to date), in the manifest's order."""
-    names = [n for n, r in manifest.stages.items() if kind_of(n, r) == "eval" and usable(r)]
+    """One table per eval stage with scores, in the manifest's order."""
+    names = [n for n, r in manifest.stages.items() if kind_of(n, r) == "eval" and _shown(r)]
     labels = variant_labels(names, manifest)
     tables = []
     for name in names:
-        outputs = manifest.stages[name].outputs
+        record = manifest.stages[name]
+        outputs = record.outputs
         base_stage, base = _base(name, manifest)
         rows = score_rows(dict(outputs.get("primary") or {}), base)
-        tables.append(EvalTable(name, labels[name], base_stage, rows, list(outputs.get("flags") or [])))
+        failed = not usable(record)
+        flags = [f"{d}: {e}" for d, e in dict(outputs.get("failed") or {}).items()] if failed else []
+        if failed:
+            flags.insert(0, "this eval stage failed; the scores shown are of the datasets that finished")
+        subsets = subset_rows(dict(outputs.get("subsets") or {}), _base(name, manifest, "subsets")[1])
+        tables.append(EvalTable(name, labels[name], base_stage, rows, flags + list(outputs.get("flags") or []),
+                                subsets, failed))
     return tables
+
+
+def result_rows(manifest: Manifest, tables: list[EvalTable], losses: list[LossCurve]) -> list[ResultRow]:
+    """The results table: per eval stage and dataset, its training stage's steps, final loss and
+    time next to the base and fine-tuned scores."""
+    last = {c.stage: c.train[-1][1] for c in losses if c.train}
+    rows = []
+    for table in tables:
+        train = training_stage(table.stage, manifest)
+        record = manifest.stages[train] if train else None
+        steps = record.metrics.get("global_step") if record else None
+        for score in table.rows:
+            rows.append(ResultRow(table.label, steps if isinstance(steps, int) else None,
+                                  last.get(train) if train else None, record.duration_s if record else None, score))
+    return rows
 
 
 def variant_table(tables: list[EvalTable]) -> VariantTable | None:

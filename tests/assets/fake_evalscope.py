@@ -6,6 +6,11 @@ call is appended to $FAKE_EVAL_LOG (argv, and whether EVALSCOPE_API_KEY was set)
 
   FAKE_EVAL=ok|errored|missing|rc1   (default ok)
   FAKE_EVAL_SCORE=0.5                accuracy written for general_mcq (default 0.25)
+  FAKE_EVAL_FAIL=<dataset>:<error>   as evalscope 1.14 does when one dataset raises: the reports
+                                     of the datasets before it, a traceback ending in <error> on
+                                     stderr, exit 1
+Datasets other than general_mcq/general_qa get the general_mcq report under their own name,
+with one subset per `subset_list` entry.
 """
 
 from __future__ import annotations
@@ -39,12 +44,17 @@ def _ask(api_url: str, model: str, key: str) -> int:
         conn.close()
 
 
-def _report(dataset: str, model: str, mode: str) -> dict[str, object]:
-    source = "v2_incomplete.json" if mode == "errored" else f"v2_{dataset}.json"
+def _report(dataset: str, model: str, mode: str, args: dict[str, object]) -> dict[str, object]:
+    known = dataset in ("general_mcq", "general_qa")
+    source = "v2_incomplete.json" if mode == "errored" else f"v2_{dataset if known else 'general_mcq'}.json"
     data = json.loads((ASSETS / source).read_text())
-    data["model_name"] = model
+    data["model_name"], data["dataset_name"] = model, dataset
     if mode != "errored" and dataset == "general_mcq":
         data["metrics"][0]["score"] = float(os.environ.get("FAKE_EVAL_SCORE", "0.25"))
+    if mode != "errored" and not known:
+        subsets = [str(s) for s in args.get("subset_list") or ["default"]]  # type: ignore[attr-defined]
+        data["metrics"][0]["categories"][0]["subsets"] = [
+            {"name": s, "score": round(0.1 * (i + 1), 4), "num": 2} for i, s in enumerate(subsets)]
     return data  # type: ignore[no-any-return]
 
 
@@ -66,12 +76,18 @@ def main() -> int:
         return 1
     work = Path(str(_arg(argv, "--work-dir")))
     datasets = argv[argv.index("--datasets") + 1 : argv.index("--dataset-args")]
+    args = json.loads(str(_arg(argv, "--dataset-args")))
+    failing, _, error = os.environ.get("FAKE_EVAL_FAIL", "").partition(":")
     for i, dataset in enumerate(datasets):
+        if dataset == failing:
+            print(f'Traceback (most recent call last):\n  File "evalscope/run.py", line 1\n{error}',
+                  file=sys.stderr, flush=True)
+            return 1
         if mode == "missing" and i == len(datasets) - 1:
             continue
         out = work / "reports" / model / f"{dataset}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(_report(dataset, model, mode)))
+        out.write_text(json.dumps(_report(dataset, model, mode, args[dataset])))
     return 0
 
 

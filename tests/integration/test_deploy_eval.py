@@ -18,6 +18,7 @@ from swiftpipe.engine.manifest import Manifest, StageRecord, load_manifest, save
 from swiftpipe.engine.select import Selection
 from swiftpipe.engine.status import Status
 from swiftpipe.evaluation.evalreport import read_report
+from swiftpipe.kinds.common import weights_digest
 from swiftpipe.serving import ports
 from swiftpipe.serving.server import ServerInfo
 
@@ -86,7 +87,8 @@ stages:
     manifest = Manifest(str(tmp_path / "pipeline.yaml"), str(workdir))
     manifest.stages["sft"] = StageRecord(status=Status.SUCCEEDED, outputs={"run_dir": str(run_dir)})
     manifest.stages["export"] = StageRecord(status=Status.SUCCEEDED, fingerprint="given",
-                                            outputs={"merged_dir": str(merged)})
+                                            outputs={"merged_dir": str(merged), "model_dir": str(merged),
+                                                     "model_digest": weights_digest(merged)})
     save_manifest(manifest, workdir)
 
     assert run(tmp_path / "pipeline.yaml", overrides=[], selection=Selection(from_stage="deploy"),
@@ -94,17 +96,17 @@ stages:
 
     result = load_manifest(workdir)
     assert result is not None
-    deploy, evals = result.stages["deploy"], result.stages["eval"]
-    assert deploy.status == "succeeded" and evals.status == "succeeded"
-    for side, model in (("finetuned", "tiny"), ("base", "tiny-base")):
+    deploy, evals, base = result.stages["deploy"], result.stages["eval"], result.stages["eval-base"]
+    assert deploy.status == "succeeded" and evals.status == "succeeded" and base.status == "succeeded"
+    sides = ((evals, workdir / "eval" / "finetuned", "tiny"), (base, workdir / "eval-base", "it-base"))
+    for record, folder, model in sides:
         for dataset in ("general_mcq", "general_qa"):
-            report = read_report(workdir / "eval" / side / "reports" / model / f"{dataset}.json")
-            key = "primary" if side == "finetuned" else "base_primary"
-            assert evals.outputs[key][dataset] == {"metric": report.primary, "score": report.primary_score}
+            report = read_report(folder / "reports" / model / f"{dataset}.json")
+            assert record.outputs["primary"][dataset] == {"metric": report.primary, "score": report.primary_score}
             assert report.requested == 5 and report.errored == 0
     compare = json.loads((workdir / "eval" / "compare.json").read_text())
     assert {r["dataset"] for r in compare["rows"]} == {"general_mcq", "general_qa"}
-    servers = [ServerInfo.from_outputs(deploy.outputs), ServerInfo.from_outputs(evals.outputs["base_server"])]
+    servers = [ServerInfo.from_outputs(deploy.outputs), ServerInfo.from_outputs(base.outputs["server"])]
     for info in servers:
         assert info is not None and not info.running
         assert process.group_members(info.pgid) == []

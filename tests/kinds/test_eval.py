@@ -84,8 +84,9 @@ def test_errored_requests_fail_the_stage(tmp_path: Path, monkeypatch: pytest.Mon
     with pytest.raises(StageFailed):
         go(pipeline)
     message = eval_record(pipeline).message or ""
-    assert message.startswith("general_mcq: 3 of 3 requests failed; general_mcq: evalscope marked the report "
-                              "incomplete; general_mcq: no score (no successful samples)")
+    assert message.startswith("general_mcq failed: 3 of 3 requests failed; evalscope marked the report "
+                              "incomplete; no score (no successful samples) (set stages.eval.ignore_errors: true "
+                              "to skip failed samples and keep the rest)")
 
 
 def test_a_failed_eval_resumes_from_itself_and_starts_the_server_it_reads_again(
@@ -119,8 +120,9 @@ def test_a_failed_evalscope_exit_code_fails_even_with_reports(tmp_path: Path, mo
     pipeline = write_pipeline(tmp_path)
     with pytest.raises(StageFailed):
         go(pipeline)
-    assert (eval_record(pipeline).message or "").startswith("evalscope exited with code 1; general_mcq: evalscope "
-                                                            "wrote no report")
+    assert eval_record(pipeline).message == (
+        "general_mcq failed: evalscope exited with code 1 and wrote no report (set stages.eval.ignore_errors: true "
+        "to skip failed samples and keep the rest); not run: general_qa; no dataset finished")
 
 
 def test_compare_base_serves_the_base_model_and_writes_the_comparison(
@@ -162,3 +164,101 @@ def test_a_stopped_server_is_restarted_only_when_a_later_stage_runs(
     err = capfd.readouterr().err
     assert "deploy: running (needed by eval; the server is not running)" in err
     assert "eval: running (inputs changed: --limit)" in err
+
+
+CMMLU = Path(__file__).parent.parent.parent / "datasets" / "eval" / "cmmlu-sample"
+CONNECTION = "openai.APIConnectionError: Connection error."
+
+
+def evalscope_calls(log: Path) -> list[list[str]]:
+    return [json.loads(line)["argv"] for line in log.read_text().splitlines()]
+
+
+def test_one_failed_dataset_keeps_the_others_and_the_next_attempt_runs_only_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "calls.jsonl"
+    monkeypatch.setenv("FAKE_EVAL_LOG", str(log))
+    monkeypatch.setenv("FAKE_EVAL_FAIL", f"general_qa:{CONNECTION}")
+    pipeline = write_pipeline(tmp_path)
+    with pytest.raises(StageFailed):
+        go(pipeline)
+    record = eval_record(pipeline)
+    assert record.message == (
+        f"general_qa failed: {CONNECTION} (the server did not answer: check that it is up and its log, then resume); "
+        "kept the scores of general_mcq")
+    assert record.outputs["primary"] == {"general_mcq": {"metric": "accuracy:mean", "score": 0.25}}
+    assert record.outputs["failed"] == {"general_qa": CONNECTION}
+    assert "general_mcq: accuracy:mean 0.2500 (finished; kept in the manifest)" in capfd.readouterr().err
+    report = (tmp_path / "runs" / "t" / "report" / "report.md").read_text()
+    assert "| general_mcq | accuracy | 0.250 |" in report
+    assert f"> warning: general_qa: {CONNECTION}" in report
+
+    monkeypatch.delenv("FAKE_EVAL_FAIL")
+    assert run(pipeline, overrides=[], selection=Selection(from_stage="eval"), keep_serving=False) == 0
+    assert "kept from the failed last attempt (same settings): general_mcq; evaluating general_qa" in (
+        capfd.readouterr().err)
+    second = evalscope_calls(log)[-1]
+    assert second[second.index("--datasets") + 1: second.index("--dataset-args")] == ["general_qa"]
+    record = eval_record(pipeline)
+    assert set(record.outputs["primary"]) == {"general_mcq", "general_qa"}
+    assert (tmp_path / "runs" / "t" / "eval" / "finetuned" / "reports" / "tiny" / "general_mcq.json").is_file()
+
+
+def test_a_changed_dataset_is_evaluated_again_after_a_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "calls.jsonl"
+    monkeypatch.setenv("FAKE_EVAL_LOG", str(log))
+    monkeypatch.setenv("FAKE_EVAL_FAIL", "general_qa:KeyError: 'choices'")
+    pipeline = write_pipeline(tmp_path)
+    with pytest.raises(StageFailed):
+        go(pipeline)
+    assert (eval_record(pipeline).message or "").startswith(
+        "general_qa failed: KeyError: 'choices' (set stages.eval.ignore_errors: true to skip failed samples")
+    monkeypatch.delenv("FAKE_EVAL_FAIL")
+    assert go(pipeline, "stages.eval.datasets.general_mcq.few_shot_num=0") == 0
+    last = evalscope_calls(log)[-1]
+    assert last[last.index("--datasets") + 1: last.index("--dataset-args")] == ["general_mcq", "general_qa"]
+
+
+def test_a_cmmlu_csv_folder_is_converted_and_scored_per_subject(tmp_path: Path) -> None:
+    pipeline = write_pipeline(tmp_path)
+    assert go(pipeline, f"stages.eval.datasets.cmmlu.local_path={CMMLU}") == 0
+    record = eval_record(pipeline)
+    converted = tmp_path / "runs" / "t" / "eval" / "benchmarks" / "cmmlu"
+    subjects = ["chinese_food_culture", "computer_science", "elementary_mathematics"]
+    assert record.outputs["benchmarks"]["cmmlu"] == {
+        "source": str(CMMLU / "data"), "converted": str(converted), "subjects": subjects,
+        "rows": {s: {"test": 10, "dev": 5} for s in subjects}}
+    assert (converted / "README.md").is_file() and (converted / "test.jsonl").is_file()
+    sent = json.loads(record.argv[record.argv.index("--dataset-args") + 1])["cmmlu"]
+    assert sent["local_path"] == str(converted) and sent["subset_list"] == subjects
+    assert record.outputs["subsets"]["cmmlu"] == dict(zip(subjects, (0.1, 0.2, 0.3), strict=True))
+    report = (tmp_path / "runs" / "t" / "report" / "report.md").read_text()
+    assert "| cmmlu | computer_science | 0.200 |" in report
+
+
+def test_ceval_without_dev_rows_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    pipeline = write_pipeline(tmp_path)
+    (tmp_path / "ceval" / "val").mkdir(parents=True)
+    (tmp_path / "ceval" / "val" / "logic_val.csv").write_text(
+        "id,question,A,B,C,D,answer,explanation\n0,q,a,b,c,d,A,\n")
+    with pytest.raises(UserError) as err:
+        eval_plan_argv(pipeline, "stages.eval.datasets.ceval.local_path=ceval")
+    assert str(err.value) == (
+        f"{pipeline} › stages.eval.datasets.ceval: few_shot_num is 5 (C-Eval's default) but logic has 0 dev rows "
+        f"in {tmp_path / 'ceval'}, add dev/logic_dev.csv with at least 5 rows or set "
+        "stages.eval.datasets.ceval.few_shot_num: 0")
+
+
+def test_the_base_model_is_scored_per_subject_on_its_own_converted_copy(tmp_path: Path) -> None:
+    pipeline = write_pipeline(tmp_path, extra_eval="    compare_base: true\n")
+    assert go(pipeline, f"stages.eval.datasets.cmmlu.local_path={CMMLU}") == 0
+    manifest = load_manifest(pipeline.parent / "runs" / "t")
+    assert manifest is not None
+    base = manifest.stages["eval-base"]
+    assert base.outputs["benchmarks"]["cmmlu"]["converted"] == str(tmp_path / "runs" / "t" / "eval-base" /
+                                                                    "benchmarks" / "cmmlu")
+    assert base.outputs["subsets"]["cmmlu"] == {"chinese_food_culture": 0.1, "computer_science": 0.2,
+                                                "elementary_mathematics": 0.3}
+    report = (tmp_path / "runs" / "t" / "report" / "report.md").read_text()
+    assert "| cmmlu | computer_science | 0.200 | 0.200 | +0.000 |" in report
