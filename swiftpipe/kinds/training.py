@@ -17,15 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from swiftpipe import console, tracking
-from swiftpipe.argv import flags
+from swiftpipe.argv import flags, secret_values
 from swiftpipe.config.schema import ArgValue, doc
 from swiftpipe.engine import artifacts
 from swiftpipe.engine.fingerprint import file_digest, fingerprint
-from swiftpipe.engine.kind import CHECKPOINT, DATA, MODEL, Kind, Slot
+from swiftpipe.engine.kind import CHECKPOINT, DATA, MODEL, Kind, Problem, Slot
 from swiftpipe.engine.stage import FileStage, Pending, StageContext, StagePlan, StageResult
 from swiftpipe.errors import StageFailed, UserError
+from swiftpipe.kinds import launching
 from swiftpipe.kinds.common import model_args, model_source, stage_versions, swift_program, weights_digest
-from swiftpipe.msswift import checkpoints
+from swiftpipe.msswift import checkpoints, secrets
 
 OUTPUT_DIR_LINE = re.compile(r"\[INFO:swift\] output_dir: (\S.*)$")
 FILTERED_LINE = re.compile(r"Dataset filtered, origin length: (\d+), filtered dataset length: (\d+)")
@@ -42,6 +43,8 @@ class TrainingConfig:
     )
     env: dict[str, str] = field(default_factory=dict, metadata=doc("environment for this stage"))
     venv: str | None = field(default=None, metadata=doc("run swift from this virtualenv"))
+    launch: launching.LaunchConfig = field(
+        default_factory=launching.LaunchConfig, metadata=doc("processes, machines, GPUs and DeepSpeed"))
 
 
 # Arguments swiftpipe sets itself: a user value would silently fight the pipeline.
@@ -53,6 +56,7 @@ RESERVED = {
     "val_dataset": "read a data stage (from:) or list files under val_dataset",
     "output_dir": "swiftpipe writes under the workdir",
     "resume_from_checkpoint": "swiftpipe resumes interrupted runs itself (resume: true)",
+    "deepspeed": "use launch.deepspeed (zero2, zero3, ... or a JSON file)",
 }
 
 
@@ -73,7 +77,8 @@ class TrainingStage(FileStage):
 
     def plan(self, ctx: StageContext) -> StagePlan:
         cfg: TrainingConfig = ctx.cfg
-        env = ctx.env({**tracking.swanlab_env(ctx), **cfg.env}, cfg.venv)
+        args, secret_env = secrets.route(cfg.args)  # a routed secret never reaches swift's argv
+        env = ctx.env({**tracking.swanlab_env(ctx), **cfg.env, **secret_env}, cfg.venv)
         model, model_id = model_source(ctx)
         train, val = self._datasets(ctx, cfg)
         argv = [swift_program(ctx, env, cfg.args), self.command, *model_args(ctx, model)]
@@ -82,11 +87,16 @@ class TrainingStage(FileStage):
             argv += ["--val_dataset", *val]
         argv += ["--output_dir", str(ctx.stage_dir)]
         argv += flags(self._defaults(ctx, cfg))
-        argv += flags(cfg.args)
+        argv += flags(args)
+        launch = self._launch(ctx, cfg, env)
+        env.update(launch.env)
+        argv += launch.argv
         argv += tracking.swanlab_sft_args(ctx)
         ready = not any(isinstance(a, Pending) for a in argv)
         inputs = self._inputs(argv, model_id, train + val) if ready else {}
-        plan = StagePlan(argv, env, inputs, ready)
+        if ready and launch.inputs:
+            inputs["launch"] = launch.inputs
+        plan = StagePlan(argv, env, inputs, ready, notes=launch.notes)
         if ready:
             self._add_resume(ctx, cfg, plan)
         return plan
@@ -104,6 +114,12 @@ class TrainingStage(FileStage):
                 key = "dataset" if i < len(cfg.dataset) else "val_dataset"
                 raise UserError(f"{ctx.where}.{key}: {ctx.pipeline.path(path)}: no such file")
         return train, val
+
+    def _launch(self, ctx: StageContext, cfg: TrainingConfig, env: dict[str, str | None]) -> launching.Launch:
+        from swiftpipe import process
+
+        return launching.plan_launch(cfg.launch, cfg.args, process.child_env(env), where=ctx.where,
+                                     pipeline_dir=ctx.pipeline.base_dir, stage_dir=ctx.stage_dir)
 
     def _defaults(self, ctx: StageContext, cfg: TrainingConfig) -> dict[str, Any]:
         defaults: dict[str, Any] = {}
@@ -142,14 +158,23 @@ class TrainingStage(FileStage):
                 seen["swift_rows_in"], seen["swift_rows_kept"] = map(int, match.groups())
 
         from swiftpipe import process
+        from swiftpipe.msswift import deepspeed
 
-        rc = ctx.launcher.run(plan.argv, process.child_env(plan.env), ctx.log_path(),
-                              echo=ctx.options.echo, on_line=on_line)
+        deepspeed.write_config(plan.inputs.get("launch", {}).get("deepspeed", {}))
+        try:
+            rc = ctx.launcher.run(plan.argv, process.child_env(plan.env), ctx.log_path(),
+                                  echo=ctx.options.echo, on_line=on_line)
+        finally:  # secrets swift could only take in argv (swanlab_secret) are in its args.json
+            secrets.scrub_args_json(ctx.stage_dir, secret_values(plan.argv, plan.env))
         if rc != 0:
             raise StageFailed(f"swift {self.command} exited with code {rc}", rc)
+        if ctx.cfg.launch.node_rank > 0:  # only node 0 logs and writes the run folder
+            return StageResult(metrics=launching.metrics(ctx.cfg.args, plan.inputs))
         if "run_dir" not in seen:
             raise StageFailed(f"swift {self.command} finished but never printed its output_dir line")
-        return self._result(ctx, Path(seen["run_dir"]), seen)
+        result = self._result(ctx, Path(seen["run_dir"]), seen)
+        result.metrics.update(launching.metrics(ctx.cfg.args, plan.inputs))
+        return result
 
     def _result(self, ctx: StageContext, run_dir: Path, seen: dict[str, Any]) -> StageResult:
         summary = _summary(run_dir)
@@ -178,7 +203,12 @@ def training_kind(name: str, doc_text: str, stage: type[TrainingStage]) -> Kind:
     return Kind(
         name=name, doc=doc_text, config=TrainingConfig, stage=stage, produces=CHECKPOINT, slots=slots,
         reserved=RESERVED, swift_args=True, key_outputs=("run_dir", "last_checkpoint"), adapter=is_adapter,
+        check=check,
     )
+
+
+def check(cfg: TrainingConfig) -> list[Problem]:
+    return launching.check(cfg.launch) + launching.check_env(cfg.env)
 
 
 def _summary(run_dir: Path) -> dict[str, Any]:

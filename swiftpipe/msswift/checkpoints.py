@@ -4,6 +4,14 @@ A checkpoint is complete only when `trainer_state.json` parses and its weights
 exist: HF writes trainer_state.json last, so a crash mid-save leaves a folder
 without it (or with a truncated one). `ls | sort -V | tail -1` would pick that
 folder; this module skips it and says so.
+
+A DeepSpeed (ZeRO) checkpoint has no optimizer.pt: its optimizer states are sharded per rank
+under `global_step<N>/`, named by the `latest` file, which the resume reads (without it
+transformers cannot resume). Such a folder is complete when `latest` names a `global_step`
+folder holding optimizer states, beside trainer_state.json and the weights as usual. A ZeRO-3
+save can leave parameters it did not gather as empty tensors in adapter_model.safetensors (seen
+with LoRA on a CPU, not every run); such a folder is incomplete too (loading it fails with
+`size mismatch ... torch.Size([0])`). The check reads only the safetensors header.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ class Checkpoint:
     problem: str | None = None  # why it is incomplete
     loss: float | None = None
     eval_loss: float | None = None
+    zero: bool = False  # a DeepSpeed ZeRO checkpoint (global_step<N>/, no optimizer.pt)
 
 
 def inspect(path: Path) -> Checkpoint:
@@ -44,8 +53,40 @@ def inspect(path: Path) -> Checkpoint:
         return Checkpoint(path, step, False, "trainer_state.json does not parse")
     if not any((path / name).is_file() for name in WEIGHT_FILES):
         return Checkpoint(path, step, False, "no weights file")
+    zero = any(p.is_dir() for p in path.glob("global_step*"))
+    problem = (_zero_problem(path) or _empty_tensors(path)) if zero else None
+    if problem:
+        return Checkpoint(path, step, False, problem, zero=True)
     loss, eval_loss = _losses(state)
-    return Checkpoint(path, step, True, None, loss, eval_loss)
+    return Checkpoint(path, step, True, None, loss, eval_loss, zero)
+
+
+def _empty_tensors(path: Path) -> str | None:
+    """Name the empty tensors of `path`/adapter_model.safetensors (a ZeRO-3 save that did not gather)."""
+    file = path / "adapter_model.safetensors"
+    try:
+        with file.open("rb") as f:
+            size = int.from_bytes(f.read(8), "little")
+            header = json.loads(f.read(size)) if 0 < size < 100_000_000 else {}
+    except (OSError, ValueError):
+        return None  # not there or not readable here: the weights check above decides
+    empty = [k for k, v in header.items() if isinstance(v, dict) and 0 in v.get("shape", [1])]
+    if empty:
+        return f"ZeRO checkpoint: {len(empty)} empty tensor(s) in adapter_model.safetensors, e.g. {sorted(empty)[0]}"
+    return None
+
+
+def _zero_problem(path: Path) -> str | None:
+    """Why a ZeRO checkpoint cannot be resumed from, or None."""
+    try:
+        tag = (path / "latest").read_text(encoding="utf-8").strip()
+    except OSError:
+        return "ZeRO checkpoint without its 'latest' file"
+    if not tag or not (path / tag).is_dir():
+        return f"ZeRO checkpoint: 'latest' names {tag or 'nothing'}, which is not there"
+    if not any((path / tag).glob("*optim_states.pt")):
+        return f"ZeRO checkpoint: {tag} holds no optimizer states"
+    return None
 
 
 def _losses(state: dict[str, Any]) -> tuple[float | None, float | None]:

@@ -85,3 +85,65 @@ def test_explicit_incomplete_path_is_refused(tmp_path: Path) -> None:
     assert str(info.value) == (
         f"checkpoint {tmp_path / 'checkpoint-4'}: incomplete (trainer_state.json does not parse)"
     )
+
+
+def make_zero_ckpt(run: Path, step: int, *, latest: bool = True, optim: bool = True) -> Path:
+    """The layout DeepSpeed ZeRO leaves (2 ranks): global_step<N>/ shards, latest, no optimizer.pt."""
+    ckpt = make_ckpt(run, step)
+    shards = ckpt / f"global_step{step}"
+    shards.mkdir()
+    for rank in (0, 1):
+        (shards / f"zero_pp_rank_{rank}_mp_rank_00_model_states.pt").write_bytes(b"m")
+        if optim:
+            (shards / f"bf16_zero_pp_rank_{rank}_mp_rank_00_optim_states.pt").write_bytes(b"o")
+    if latest:
+        (ckpt / "latest").write_text(f"global_step{step}")
+    (ckpt / "zero_to_fp32.py").write_text("# deepspeed's converter\n")
+    return ckpt
+
+
+def test_zero_checkpoint_without_optimizer_pt_is_complete_and_last(tmp_path: Path) -> None:
+    make_zero_ckpt(tmp_path, 2)
+    make_zero_ckpt(tmp_path, 4)
+    assert not (tmp_path / "checkpoint-4" / "optimizer.pt").exists()
+    ckpt, skipped = last_complete(tmp_path)
+    assert ckpt is not None and (ckpt.step, ckpt.complete, ckpt.zero, skipped) == (4, True, True, [])
+    assert not inspect(make_ckpt(tmp_path, 6)).zero
+
+
+def test_zero_checkpoint_that_cannot_resume_is_skipped(tmp_path: Path) -> None:
+    make_zero_ckpt(tmp_path, 2)
+    make_zero_ckpt(tmp_path, 4, optim=False)
+    make_zero_ckpt(tmp_path, 6, latest=False)  # crashed before deepspeed wrote 'latest'
+    bad = make_zero_ckpt(tmp_path, 8)
+    (bad / "latest").write_text("global_step7")
+    ckpt, skipped = last_complete(tmp_path)
+    assert ckpt is not None and ckpt.step == 2
+    assert [(c.step, c.problem) for c in skipped] == [
+        (8, "ZeRO checkpoint: 'latest' names global_step7, which is not there"),
+        (6, "ZeRO checkpoint without its 'latest' file"),
+        (4, "ZeRO checkpoint: global_step4 holds no optimizer states"),
+    ]
+
+
+def write_safetensors(path: Path, shapes: dict[str, list[int]]) -> None:
+    """A safetensors file with these tensor shapes (float32, zeros): an 8-byte header length, the header, data."""
+    header: dict[str, object] = {}
+    offset = 0
+    for name, shape in shapes.items():
+        size = 4 * (shape[0] * shape[1] if len(shape) == 2 else shape[0])
+        header[name] = {"dtype": "F32", "shape": shape, "data_offsets": [offset, offset + size]}
+        offset += size
+    raw = json.dumps(header).encode()
+    path.write_bytes(len(raw).to_bytes(8, "little") + raw + b"\0" * offset)
+
+
+def test_a_zero3_save_with_empty_tensors_is_incomplete(tmp_path: Path) -> None:
+    good = make_zero_ckpt(tmp_path, 2)
+    write_safetensors(good / "adapter_model.safetensors", {"a.lora_A.weight": [8, 64], "a.lora_B.weight": [64, 8]})
+    bad = make_zero_ckpt(tmp_path, 4)
+    write_safetensors(bad / "adapter_model.safetensors", {"a.lora_A.weight": [8, 64], "mlp.lora_B.weight": [0]})
+    ckpt, skipped = last_complete(tmp_path)
+    assert ckpt is not None and ckpt.step == 2
+    assert [(c.step, c.problem) for c in skipped] == [
+        (4, "ZeRO checkpoint: 1 empty tensor(s) in adapter_model.safetensors, e.g. mlp.lora_B.weight")]
