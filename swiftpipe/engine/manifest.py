@@ -74,6 +74,7 @@ class StageRecord:
     metrics: dict[str, Any] = field(default_factory=dict)
     log: str | None = None
     message: str | None = None
+    job: dict[str, Any] = field(default_factory=dict)  # the SLURM job running it: id, state, script
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> StageRecord:
@@ -121,8 +122,47 @@ def manifest_path(workdir: Path) -> Path:
     return workdir / "manifest.json"
 
 
+def records_dir(workdir: Path) -> Path:
+    """Where a stage running in a job of its own writes its record (one writer per file)."""
+    return workdir / "records"
+
+
 def load_manifest(workdir: Path) -> Manifest | None:
-    """The manifest of `workdir`, or None when nothing has run there yet."""
+    """The manifest of `workdir` with the records jobs wrote since, or None when nothing ran there."""
+    manifest = _load(workdir)
+    if manifest is not None:
+        for name, record in read_records(workdir).items():
+            manifest.stages[name] = record
+    return manifest
+
+
+def read_records(workdir: Path) -> dict[str, StageRecord]:
+    found = {}
+    for path in sorted(records_dir(workdir).glob("*.json")):
+        try:
+            found[path.stem] = StageRecord.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            continue  # being replaced right now, or not ours: the manifest's copy stands
+    return found
+
+
+def save_record(manifest: Manifest, workdir: Path, name: str) -> None:
+    """Write one stage's record to records/<name>.json, atomically (a job's only write)."""
+    record = dataclasses.asdict(manifest.stage(name))
+    atomic_write_text(records_dir(workdir) / f"{name}.json", json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+
+
+def fold_records(manifest: Manifest, workdir: Path, names: list[str]) -> None:
+    """Take the records of finished jobs into manifest.json and remove their files."""
+    for name, record in read_records(workdir).items():
+        if name in names:
+            manifest.stages[name] = record
+    save_manifest(manifest, workdir)
+    for name in names:
+        (records_dir(workdir) / f"{name}.json").unlink(missing_ok=True)
+
+
+def _load(workdir: Path) -> Manifest | None:
     path = manifest_path(workdir)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

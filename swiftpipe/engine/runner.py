@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 import traceback
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -24,11 +25,12 @@ from swiftpipe.argv import mask_argv, mask_env
 from swiftpipe.config.schema import LoadedPipeline
 from swiftpipe.engine.decide import Decision, decide
 from swiftpipe.engine.launch import Launcher, LocalLauncher
-from swiftpipe.engine.manifest import Attempt, Manifest, now_iso, save_manifest
+from swiftpipe.engine.manifest import Attempt, Manifest, now_iso, records_dir, save_manifest, save_record
 from swiftpipe.engine.select import Selection
 from swiftpipe.engine.stage import RunOptions, Stage, StageContext
 from swiftpipe.engine.status import Status
 from swiftpipe.errors import Crashed, Interrupted, StageFailed, UserError
+from swiftpipe.kinds import get_kind
 from swiftpipe.kinds.common import tail
 
 
@@ -36,13 +38,18 @@ class Runner:
     """One run over one workdir: one stage object per stage, the manifest, what ran so far."""
 
     def __init__(self, pipeline: LoadedPipeline, manifest: Manifest, options: RunOptions | None = None,
-                 launcher: Launcher | None = None) -> None:
+                 launcher: Launcher | None = None, owned: set[str] | None = None,
+                 launchers: Mapping[str, Launcher] | None = None) -> None:
+        """`owned`: run inside a SLURM job for these stages; only their records are written
+        (records/<stage>.json, one writer each), never manifest.json."""
         self.pipeline = pipeline
         self.graph = pipeline.graph
         self.manifest = manifest
         self.options = options or RunOptions()
         self.launcher = launcher or LocalLauncher()
-        self.stages: dict[str, Stage] = {n.name: n.spec.stage() for n in self.graph}
+        self.owned = owned
+        self.launchers = launchers or {}  # per stage, e.g. srun across the nodes of a SLURM job
+        self.stages: dict[str, Stage] = {n.name: get_kind(n.kind).stage() for n in self.graph}
         self.fresh: dict[str, dict[str, Any]] = {}  # outputs of the stages run in this invocation
         self.pending: set[str] = set()  # will run later in this run: recorded outputs are stale
         self.waiting: dict[str, Decision] = {}  # servers not started yet (their promised outputs)
@@ -72,11 +79,14 @@ class Runner:
         if self._is_target(name):
             options = replace(options, keep_serving=True)
         return StageContext(self.pipeline, self.graph[name], self.lookup, self.manifest.stages.get(name),
-                            options, self.launcher, self._previous.get(name),
+                            options, self.launchers.get(name, self.launcher), self._previous.get(name),
                             lambda key, value: self._persist(name, key, value))
 
+    def _ephemeral(self, name: str) -> bool:
+        return get_kind(self.graph[name].kind).ephemeral
+
     def _is_target(self, name: str) -> bool:
-        return self.graph[name].spec.ephemeral and not self._selected_dependents(name)
+        return self._ephemeral(name) and not self._selected_dependents(name)
 
     def _selected_dependents(self, name: str) -> list[str]:
         return [d for d in self.graph.dependents(name) if d in self.selected]
@@ -106,7 +116,7 @@ class Runner:
             d = self.decide(name, sel.force)
             if not d.plan.ready:
                 self._check_reachable(name)
-            if d.run and self.graph[name].spec.ephemeral and self._selected_dependents(name):
+            if d.run and self._ephemeral(name) and self._selected_dependents(name):
                 d.waits, d.reason = True, f"{d.reason}; starts when a stage after it needs it"
                 self.waiting[name] = d
             elif d.run:
@@ -148,7 +158,7 @@ class Runner:
             why = "up to date; what it reads came out the same" if was_pending else d.reason
             console.step(f"{label}: skipped ({why})")
             return
-        if self.graph[name].spec.ephemeral and self._selected_dependents(name):
+        if self._ephemeral(name) and self._selected_dependents(name):
             self.waiting[name] = d
             console.step(f"{label}: waits ({d.reason}; starts when a stage after it needs it)")
             return
@@ -167,7 +177,7 @@ class Runner:
         ctx = self.context(name)
         started = time.monotonic()
         self._begin(name, d)
-        if self.graph[name].spec.ephemeral:
+        if self._ephemeral(name):
             self.started.append(name)
         try:
             result = self.stages[name].run(self.context(name), d.plan)
@@ -220,9 +230,19 @@ class Runner:
 
     # -- the manifest --------------------------------------------------------------------------
 
+    def _save(self, name: str, final: bool = False) -> None:
+        workdir = self.pipeline.workdir
+        if final and self.owned is not None and name in self.owned:
+            self.manifest.stage(name).job["finished"] = now_iso()  # the submitter reads this, not sacct
+        if self.owned is None:
+            save_manifest(self.manifest, workdir)
+            (records_dir(workdir) / f"{name}.json").unlink(missing_ok=True)  # this record supersedes a job's
+        elif name in self.owned:
+            save_record(self.manifest, workdir, name)
+
     def _persist(self, name: str, key: str, value: Any) -> None:
         self.manifest.stage(name).outputs[key] = value
-        save_manifest(self.manifest, self.pipeline.workdir)
+        self._save(name)
 
     def _begin(self, name: str, d: Decision) -> None:
         record = self.manifest.stage(name)
@@ -237,7 +257,7 @@ class Runner:
         self._previous[name] = record.outputs
         record.exit_code, record.message, record.outputs = None, None, {}
         record.log = str(self.pipeline.workdir / "logs" / f"{name}.log")
-        save_manifest(self.manifest, self.pipeline.workdir)
+        self._save(name)
 
     def _end(self, name: str, status: Status, started: float, code: int | None, msg: str | None) -> None:
         record = self.manifest.stage(name)
@@ -245,14 +265,14 @@ class Runner:
         record.ended, record.duration_s = now_iso(), round(time.monotonic() - started, 3)
         attempt = record.attempts[-1]
         attempt.ended, attempt.status, attempt.exit_code = record.ended, status, code
-        save_manifest(self.manifest, self.pipeline.workdir)
+        self._save(name, final=True)
 
     def _mark_skipped(self, name: str) -> None:
         record = self.manifest.stage(name)
         if record.status.usable:
             record.status = Status.SKIPPED
         self.done.add(name)
-        save_manifest(self.manifest, self.pipeline.workdir)
+        self._save(name, final=True)
 
 
 def _masked_inputs(inputs: dict[str, Any]) -> dict[str, Any]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from swiftpipe.engine.graph import Graph
 from swiftpipe.errors import UserError
+from swiftpipe.kinds import get_kind
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def _with_companions(graph: Graph, chosen: set[str]) -> set[str]:
     while todo:
         for up in graph[todo.pop()].upstream.values():
             node = graph[up]
-            if up not in found and (node.implied or node.spec.ephemeral):
+            if up not in found and (node.implied or get_kind(node.kind).ephemeral):
                 found.add(up)
                 todo.append(up)
     return found

@@ -1,0 +1,1 @@
+"""Running stages as SLURM jobs: sbatch scripts chained with afterok, one swiftpipe per job."""

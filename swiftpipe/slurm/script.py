@@ -1,0 +1,61 @@
+"""The sbatch script of one job: its resources, and the swiftpipe command that runs its stages.
+
+The job runs swiftpipe itself (`swiftpipe run FILE --job STAGES`), on the node SLURM gives it,
+with the environment of the submitting shell (sbatch's default --export=ALL), so the stage
+runs and is recorded exactly as it would be locally. Scripts stay under <workdir>/slurm/.
+"""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from swiftpipe.config.schema import ExecutorConfig, LoadedPipeline
+from swiftpipe.slurm.config import SlurmResources
+
+
+@dataclass(frozen=True)
+class Job:
+    """One sbatch job: a stage, or a server stage with the stages that read it."""
+
+    name: str  # the first stage's name; the script is <workdir>/slurm/<name>.sbatch
+    stages: tuple[str, ...]
+    resources: SlurmResources
+
+    def script_path(self, workdir: Path) -> Path:
+        return workdir / "slurm" / f"{self.name}.sbatch"
+
+
+def job_name(loaded: LoadedPipeline, job: Job) -> str:
+    return f"swiftpipe-{loaded.config.name}-{job.name}"
+
+
+def render(loaded: LoadedPipeline, job: Job) -> str:
+    ex: ExecutorConfig = loaded.config.executor
+    res = job.resources
+    out = loaded.workdir / "slurm" / f"{job.name}.%j.out"
+    options = [f"--job-name={job_name(loaded, job)}", f"--output={out}", "--open-mode=append", "--requeue",
+               f"--nodes={res.nodes}", "--ntasks-per-node=1"]
+    for flag, value in (("--partition", ex.partition), ("--account", ex.account), ("--qos", ex.qos),
+                        ("--time", res.time or ex.time), ("--gpus-per-node", res.gpus_per_node),
+                        ("--cpus-per-task", res.cpus_per_task), ("--mem", res.mem)):
+        if value is not None:
+            options.append(f"{flag}={value}")
+    options += ex.extra_args
+    lines = ["#!/bin/bash", f"# swiftpipe: stages {', '.join(job.stages)} of {loaded.display_name}"]
+    lines += [f"#SBATCH {o}" for o in options]
+    lines += ["set -e", f"cd {shlex.quote(str(loaded.base_dir))}", "exec " + shlex.join(command(loaded, job))]
+    return "\n".join(lines) + "\n"
+
+
+def command(loaded: LoadedPipeline, job: Job) -> list[str]:
+    from swiftpipe.config import profiles
+
+    argv = [sys.executable, "-m", "swiftpipe", "run", str(loaded.source)]
+    if profiles.selected():  # the job must load the pipeline exactly as the submitting run did
+        argv += ["--profile", str(profiles.selected())]
+    for override in loaded.overrides:
+        argv += ["--set", override]
+    return [*argv, "--job", ",".join(job.stages)]
