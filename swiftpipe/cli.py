@@ -23,6 +23,9 @@ SET = click.option(
     "--set", "overrides", multiple=True, metavar="KEY=VALUE",
     help="Override a pipeline key, e.g. --set stages.sft.args.learning_rate=1e-4 (repeatable).",
 )
+PROFILE = click.option(
+    "--profile", metavar="NAME", help="Overlay this entry of the pipeline's profiles: (before --set).",
+)
 STAGE = "STAGE"
 
 
@@ -45,13 +48,16 @@ def main() -> None:
 @main.command()
 @PIPELINE
 @SET
+@PROFILE
 @click.option("--only", metavar=STAGE, help="Run just this stage (and the server it reads).")
 @click.option("--from", "from_", metavar=STAGE, help="Run this stage and every stage that depends on it.")
 @click.option("--until", metavar=STAGE, help="Run this stage and every stage it depends on.")
 @click.option("--force", is_flag=True, help="Run selected stages even if up to date.")
 @click.option("--keep-serving", is_flag=True, help="Leave the deploy server running at the end.")
-def run(pipeline: Path, overrides: tuple[str, ...], only: str | None, from_: str | None,
-        until: str | None, force: bool, keep_serving: bool) -> None:
+@click.option("--detach", is_flag=True, help="executor slurm: return once the jobs are submitted.")
+@click.option("--job", metavar="STAGES", hidden=True, help="Inside a SLURM job: run these stages (comma-separated).")
+def run(pipeline: Path, overrides: tuple[str, ...], profile: str | None, only: str | None, from_: str | None,
+        until: str | None, force: bool, keep_serving: bool, detach: bool, job: str | None) -> None:
     """Run the pipeline, skipping stages that are up to date."""
     from swiftpipe.commands.run import run as run_cmd
     from swiftpipe.process import install_signal_handlers
@@ -59,53 +65,57 @@ def run(pipeline: Path, overrides: tuple[str, ...], only: str | None, from_: str
     install_signal_handlers()
     sel = _selection(only, from_, until, force)
     _exit(lambda: run_cmd(pipeline, overrides=list(overrides), selection=sel,
-                          keep_serving=keep_serving))
+                          keep_serving=keep_serving, detach=detach, job=job), profile=profile)
 
 
 @main.command()
 @PIPELINE
 @SET
+@PROFILE
 @click.option("--only", metavar=STAGE, help="Plan just this stage.")
 @click.option("--from", "from_", metavar=STAGE, help="This stage and every stage that depends on it.")
 @click.option("--until", metavar=STAGE, help="This stage and every stage it depends on.")
 @click.option("--force", is_flag=True, help="Plan as if every stage must run.")
-def plan(pipeline: Path, overrides: tuple[str, ...], only: str | None, from_: str | None,
+def plan(pipeline: Path, overrides: tuple[str, ...], profile: str | None, only: str | None, from_: str | None,
          until: str | None, force: bool) -> None:
     """Print the stage graph, each stage's exact command and environment, and whether it would run."""
     from swiftpipe.commands.plan import plan as plan_cmd
 
     sel = _selection(only, from_, until, force)
-    _exit(lambda: plan_cmd(pipeline, overrides=list(overrides), selection=sel))
+    _exit(lambda: plan_cmd(pipeline, overrides=list(overrides), selection=sel), profile=profile)
 
 
 @main.command()
 @PIPELINE
 @SET
-def status(pipeline: Path, overrides: tuple[str, ...]) -> None:
+@PROFILE
+def status(pipeline: Path, overrides: tuple[str, ...], profile: str | None) -> None:
     """Show each stage's state, duration and main output."""
     from swiftpipe.commands.status import status as status_cmd
 
-    _exit(lambda: status_cmd(pipeline, overrides=list(overrides)))
+    _exit(lambda: status_cmd(pipeline, overrides=list(overrides)), profile=profile)
 
 
 @main.command()
 @PIPELINE
 @SET
-def stop(pipeline: Path, overrides: tuple[str, ...]) -> None:
+@PROFILE
+def stop(pipeline: Path, overrides: tuple[str, ...], profile: str | None) -> None:
     """Stop the server a deploy left running (only ours: checked by process group and command)."""
     from swiftpipe.commands.stop import stop as stop_cmd
 
-    _exit(lambda: stop_cmd(pipeline, overrides=list(overrides)))
+    _exit(lambda: stop_cmd(pipeline, overrides=list(overrides)), profile=profile)
 
 
 @main.command()
 @PIPELINE
 @SET
-def report(pipeline: Path, overrides: tuple[str, ...]) -> None:
+@PROFILE
+def report(pipeline: Path, overrides: tuple[str, ...], profile: str | None) -> None:
     """Write <workdir>/report/index.html and report.md from the manifest."""
     from swiftpipe.commands.report import report as report_cmd
 
-    _exit(lambda: report_cmd(pipeline, overrides=list(overrides)))
+    _exit(lambda: report_cmd(pipeline, overrides=list(overrides)), profile=profile)
 
 
 @main.command()
@@ -115,6 +125,24 @@ def checkpoints(directory: Path) -> None:
     from swiftpipe.commands.checkpoints import checkpoints as checkpoints_cmd
 
     _exit(lambda: checkpoints_cmd(directory))
+
+
+@main.command("recipes")
+def recipes_() -> None:
+    """List the shipped recipes (copy one with `swiftpipe init`)."""
+    from swiftpipe.commands.recipes import recipes as recipes_cmd
+
+    _exit(recipes_cmd)
+
+
+@main.command("init")
+@click.argument("recipe")
+@click.argument("directory", type=click.Path(path_type=Path), default=".")
+def init(recipe: str, directory: Path) -> None:
+    """Copy RECIPE into DIRECTORY/pipeline.yaml (default: here) to edit; never overwrites."""
+    from swiftpipe.commands.init import init as init_cmd
+
+    _exit(lambda: init_cmd(recipe, directory))
 
 
 @main.command("tiny-model")
@@ -149,20 +177,39 @@ def tiny_model(directory: Path, force: bool) -> None:
 @click.option("--seed", type=int, default=42, show_default=True, help="Seed of the split.")
 @click.option("--tokenizer", type=click.Path(path_type=Path),
               help="Model directory with tokenizer.json, for token lengths.")
-@click.option("--max-length", type=int, help="Reject rows longer than this many tokens (estimate).")
+@click.option("--max-length", type=int, help="Reject rows longer than this many tokens (as swift sft counts them).")
+@click.option("--exact/--no-exact", default=None,
+              help="Token lengths from ms-swift's own template (exact, slower) or an estimate that errs high."
+                   " Default: exact when --max-length is given, ms-swift is installed and --tokenizer is a model.")
+@click.option("--template", metavar="NAME", help="ms-swift --template for exact lengths (default: the model's).")
+@click.option("--model-type", metavar="NAME", help="ms-swift --model_type for exact lengths (default: the model's).")
 @click.option("--jobs", type=int, help="Worker processes for large JSON Lines files (default: one per CPU).")
+@click.option("--purpose", type=click.Choice(["sft", "rlhf"]), default="sft", show_default=True,
+              help="sft: reject preference/KTO rows; rlhf: keep only them (messages + rejected_response or label).")
+@click.option("--multimodal/--no-multimodal", default=True, show_default=True,
+              help="Keep images/audios/videos (paths made absolute and checked); --no-multimodal rejects such rows.")
+@click.option("--strict", is_flag=True, help="Reject rows holding a {{placeholder}} (default: count them).")
+@click.option("--system-template", metavar="TEXT",
+              help="System line from row fields, e.g. 'reasoning language: {reasoning_language}'.")
 def convert(inputs: tuple[Path, ...], output: Path, fmt: tuple[str, ...], limit: tuple[str, ...],
             rejects: Path | None, report: Path | None, val_output: Path | None, max_reject_ratio: float,
             dedupe: bool, system: str | None, val_ratio: float, seed: int, tokenizer: Path | None,
-            max_length: int | None, jobs: int | None) -> None:
+            max_length: int | None, exact: bool | None, template: str | None, model_type: str | None,
+            jobs: int | None, purpose: str, multimodal: bool, strict: bool, system_template: str | None) -> None:
     """Convert datasets to ms-swift JSONL; every dropped row is listed with its reason."""
     from swiftpipe.commands.convert import convert as convert_cmd
 
     _exit(lambda: convert_cmd(list(inputs), output, fmt=fmt, limit=limit, rejects=rejects, report=report,
                               val_output=val_output, max_reject_ratio=max_reject_ratio, dedupe=dedupe,
                               system=system, val_ratio=val_ratio, seed=seed, tokenizer=tokenizer,
-                              max_length=max_length, jobs=jobs))
+                              max_length=max_length, jobs=jobs, purpose=purpose, multimodal=multimodal,
+                              strict=strict, system_template=system_template, exact=exact, template=template,
+                              model_type=model_type))
 
 
-def _exit(func: Callable[[], int]) -> NoReturn:
-    sys.exit(boundary(func))
+def _exit(func: Callable[[], int], profile: str | None = None) -> NoReturn:
+    from swiftpipe.config.profiles import selecting
+
+    # Selected for this command only: an in-process caller (tests, CliRunner) gets it back unset.
+    with selecting(profile):
+        sys.exit(boundary(func))

@@ -5,29 +5,37 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import yaml
 
+from swiftpipe.config import profiles
 from swiftpipe.config.interpolate import MissingVariable, interpolate
 from swiftpipe.config.overrides import apply_overrides
 from swiftpipe.config.rules import check_pipeline, check_raw_secrets
 from swiftpipe.config.schema import LoadedPipeline, Pipeline
 from swiftpipe.config.validate import Problem, build
-from swiftpipe.engine.graph import build_graph
+from swiftpipe.config.yamlkeys import Parsed, parse
+from swiftpipe.engine.wiring import build_graph
 from swiftpipe.errors import UserError
 
 
 def load_pipeline(
-    path: Path, overrides: list[str] | None = None, env: Mapping[str, str] | None = None
+    path: Path, overrides: list[str] | None = None, env: Mapping[str, str] | None = None,
+    profile: str | None = None,
 ) -> LoadedPipeline:
-    """Load and validate a pipeline file; raise UserError listing every problem."""
+    """Load and validate a pipeline file; raise UserError listing every problem.
+
+    `profile` (default: the one `--profile` selected) is overlaid before `--set` overrides.
+    """
     display = str(path)
     text = _read(path, display)
-    raw = _parse(text, display)
-    lines = key_lines(text)
-    set_paths = apply_overrides(raw, list(overrides or []))
-    problems = check_raw_secrets(raw)
+    parsed = _parse(text, display)
+    raw, lines = parsed.data, parsed.lines
+    profile = profile if profile is not None else profiles.selected()
+    # Where a key's value came from, for messages: --set wins over the profile it overrides.
+    set_paths = {p: f"--profile {profile}" for p in profiles.apply_profile(raw, profile, display)}
+    set_paths.update((p, "--set") for p in apply_overrides(raw, list(overrides or [])))
+    problems = [*parsed.duplicates, *check_raw_secrets(raw)]
     try:
         data = interpolate(raw, os.environ if env is None else env)
     except MissingVariable as exc:
@@ -58,23 +66,27 @@ def _read(path: Path, display: str) -> str:
         raise UserError(f"{display}: cannot read: {exc}") from None
 
 
-def _parse(text: str, display: str) -> dict[str, Any]:
+def _parse(text: str, display: str) -> Parsed:
     try:
-        raw = yaml.safe_load(text)
+        parsed = parse(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{display}:{mark.line + 1}" if mark is not None else display
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise UserError(f"{where}: invalid YAML: {problem}") from None
-    if not isinstance(raw, dict):
+    if not isinstance(parsed.data, dict):
         raise UserError(f"{display}: expected a mapping of keys at the top level")
     # Top-level `x-...` keys hold YAML anchors for the stages to merge (`<<: *train`); no meaning here.
-    return {k: v for k, v in raw.items() if not str(k).startswith("x-")}
+    parsed.data = {k: v for k, v in parsed.data.items() if not str(k).startswith("x-")}
+    return parsed
 
 
-def _format(display: str, p: Problem, lines: dict[str, int], set_paths: list[str]) -> str:
-    if any(p.path == s or p.path.startswith(s + ".") for s in set_paths):
-        return f"--set › {p.path}: {p.message}"
+def _format(display: str, p: Problem, lines: dict[str, int], set_paths: dict[str, str]) -> str:
+    if p.line is not None:  # a duplicate key: the path alone would name the line of the first
+        return f"{display}:{p.line} › {p.path}: {p.message}" if p.path else f"{display}:{p.line}: {p.message}"
+    for s, source in set_paths.items():
+        if p.path == s or p.path.startswith(s + "."):
+            return f"{source} › {p.path}: {p.message}"
     line = _nearest_line(p.path, lines)
     where = f"{display}:{line}" if line else display
     return f"{where} › {p.path}: {p.message}" if p.path else f"{where}: {p.message}"
@@ -86,27 +98,3 @@ def _nearest_line(path: str, lines: dict[str, int]) -> int | None:
             return lines[path]
         path = path.rpartition(".")[0] if "." in path else ""
     return None
-
-
-def key_lines(text: str) -> dict[str, int]:
-    """Map key paths (`stages.sft.args`) to 1-based line numbers in the YAML text."""
-    try:
-        root = yaml.compose(text)
-    except yaml.YAMLError:
-        return {}
-    lines: dict[str, int] = {}
-    _walk(root, "", lines)
-    return lines
-
-
-def _walk(node: yaml.Node | None, path: str, lines: dict[str, int]) -> None:
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            sub = f"{path}.{key.value}" if path else str(key.value)
-            lines[sub] = key.start_mark.line + 1
-            _walk(value, sub, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, value in enumerate(node.value):
-            sub = f"{path}[{i}]"
-            lines[sub] = value.start_mark.line + 1
-            _walk(value, sub, lines)

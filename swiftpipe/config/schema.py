@@ -1,7 +1,8 @@
 """The pipeline.yaml schema's top level. Each stage kind declares its own keys (swiftpipe/kinds/).
 
-Each field's `doc` metadata feeds the README reference. `args` mappings are passed to
-swift/evalscope verbatim as `--name value`.
+Each field's `doc` metadata feeds the README reference, and says what the value must be beyond
+its type (`doc("...", at_least=1)`, `nonempty=True`; see config/bounds.py), which the builder
+checks. `args` mappings are passed to swift/evalscope verbatim as `--name value`.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
+
+from swiftpipe.config.bounds import rules
 
 if TYPE_CHECKING:
     from swiftpipe.engine.graph import Graph
@@ -21,14 +24,15 @@ DataFormat = Literal["auto", "sharegpt", "alpaca", "messages", "dolly", "query-r
 Backend = Literal["auto", "lmdeploy", "transformers", "vllm"]
 
 
-def doc(text: str) -> dict[str, str]:
-    return {"doc": text}
+def doc(text: str, **checks: Any) -> dict[str, Any]:
+    """A field's metadata: its reference text and what its value must be (config/bounds.py `rules`)."""
+    return {"doc": text, **rules(**checks)}
 
 
 @dataclass(frozen=True)
 class TrackingConfig:
     backend: Literal["none", "swanlab"] = field(default="none", metadata=doc("experiment tracker"))
-    project: str = field(default="swiftpipe", metadata=doc("tracker project"))
+    project: str = field(default="swiftpipe", metadata=doc("tracker project", nonempty=True))
     experiment: str | None = field(default=None, metadata=doc("defaults to the pipeline name"))
     mode: Literal["local", "cloud"] = field(
         default="local", metadata=doc("swanlab mode; the token comes only from SWANLAB_API_KEY")
@@ -36,9 +40,21 @@ class TrackingConfig:
 
 
 @dataclass(frozen=True)
+class ExecutorConfig:
+    type: Literal["local", "slurm"] = field(default="local", metadata=doc("local, or slurm: one sbatch job per stage"))
+    partition: str | None = field(default=None, metadata=doc("sbatch --partition"))
+    account: str | None = field(default=None, metadata=doc("sbatch --account"))
+    time: str | None = field(default=None, metadata=doc("sbatch --time, e.g. 04:00:00"))
+    qos: str | None = field(default=None, metadata=doc("sbatch --qos"))
+    extra_args: list[str] = field(default_factory=list, metadata=doc("more sbatch options, verbatim"))
+
+
+@dataclass(frozen=True)
 class Pipeline:
-    name: str = field(metadata=doc("pipeline name; used for the workdir and served model name"))
-    model: str = field(metadata=doc("base model: a local directory (or a hub id when offline: false)"))
+    name: str = field(metadata=doc("pipeline name; used for the workdir and served model name", nonempty=True))
+    model: str = field(
+        metadata=doc("base model: a local directory (or a hub id when offline: false)", nonempty=True)
+    )
     model_type: str | None = field(default=None, metadata=doc("ms-swift --model_type"))
     template: str | None = field(default=None, metadata=doc("ms-swift --template"))
     workdir: str | None = field(default=None, metadata=doc("defaults to runs/<name>"))
@@ -49,6 +65,7 @@ class Pipeline:
         default_factory=dict, metadata=doc("the stages, in order: name -> kind, from and the kind's keys")
     )
     tracking: TrackingConfig = field(default_factory=TrackingConfig, metadata=doc("tracking"))
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig, metadata=doc("where the stages run"))
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,10 @@ stage named data. Outputs for training stages are absolute paths: `train`, `val`
 without a split), `rejects`, `report`; metrics come from the report the child writes.
 Token lengths are counted with the base model's `tokenizer.json` when `model` is a local
 directory that has one; `max_length` defaults to `args.max_length` of the first training
-stage that reads it. The fingerprint covers every source's sha256 (size+mtime above the
-hashing limit), the whole `data` section, the resolved max_length and the tokenizer's digest.
+stage that reads it. With a max_length and a model ms-swift can load (it has config.json), the
+lengths are ms-swift's own (`--exact`, with the pipeline's template and model_type). The
+fingerprint covers every source's sha256 (size+mtime above the hashing limit), the whole
+`data` section, the resolved max_length and the tokenizer's digest.
 """
 
 from __future__ import annotations
@@ -17,44 +19,56 @@ import json
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from swiftpipe import process
 from swiftpipe.config.schema import DataFormat, doc
 from swiftpipe.engine import artifacts
 from swiftpipe.engine.fingerprint import file_digest
-from swiftpipe.engine.kind import DATA, Kind, Problem
+from swiftpipe.engine.kind import DATA, Kind
 from swiftpipe.engine.stage import FileStage, StageContext, StagePlan, StageResult
 from swiftpipe.errors import StageFailed, UserError
 
 # Bump when the converter's output for the same input changes, so old outputs are redone.
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2  # 2: exact lengths; the estimate counts qwen3's think block on tool calls
 
 
 @dataclass(frozen=True)
 class DataSource:
-    path: str = field(metadata=doc("dataset file (.jsonl, .json, optionally .gz), relative to pipeline.yaml"))
+    path: str = field(
+        metadata=doc("dataset file (.jsonl, .json, .csv, optionally .gz), relative to pipeline.yaml", nonempty=True)
+    )
     format: DataFormat = field(default="auto", metadata=doc("input format; auto-detected per file"))
-    limit: int | None = field(default=None, metadata=doc("use only the first N rows"))
+    limit: int | None = field(default=None, metadata=doc("use only the first N rows", at_least=1))
 
 
 @dataclass(frozen=True)
 class DataConfig:
-    sources: list[DataSource] = field(metadata=doc("input files to convert"))
-    val_ratio: float = field(default=0.0, metadata=doc("share of rows for the validation split"))
+    sources: list[DataSource] = field(metadata=doc("input files to convert", nonempty=True))
+    val_ratio: float = field(
+        default=0.0, metadata=doc("share of rows for the validation split", at_least=0, below=1)
+    )
     seed: int = field(default=42, metadata=doc("seed of the deterministic split"))
     dedupe: bool = field(default=True, metadata=doc("reject exact duplicate conversations"))
     system: str | None = field(default=None, metadata=doc("system prompt for rows without one"))
-    max_reject_ratio: float = field(default=0.05, metadata=doc("fail when more rows are rejected"))
-    max_length: int | None = field(
-        default=None, metadata=doc("token limit; defaults to args.max_length of the training stage reading it")
+    max_reject_ratio: float = field(
+        default=0.05, metadata=doc("fail when a larger share of rows is rejected", at_least=0, at_most=1)
     )
-
-
-def _check(cfg: DataConfig) -> list[Problem]:
-    if not 0.0 <= cfg.val_ratio < 1.0:
-        return [Problem("val_ratio", f"expected 0 <= value < 1, got {cfg.val_ratio}")]
-    return []
+    max_length: int | None = field(
+        default=None,
+        metadata=doc("token limit; defaults to args.max_length of the training stage reading it", at_least=1),
+    )
+    purpose: Literal["sft", "rlhf"] | None = field(
+        default=None,
+        metadata=doc("sft rejects preference/KTO rows, rlhf keeps only them; default: from the stages reading it"),
+    )
+    multimodal: bool | None = field(
+        default=None, metadata=doc("keep images/audios/videos; default: whether the model takes them (config.json)")
+    )
+    strict: bool = field(default=False, metadata=doc("reject rows holding a {{placeholder}} instead of counting them"))
+    system_template: str | None = field(
+        default=None, metadata=doc("system line from row fields, e.g. 'reasoning language: {reasoning_language}'")
+    )
 
 
 @dataclass(frozen=True)
@@ -80,8 +94,15 @@ class DataStage(FileStage):
             rejects=out / "rejects.jsonl",
             report=out / "report.json",
         )
-        argv = convert_argv(cfg, sources, params, tokenizer, max_length)
-        notes = [f"{len(sources)} source(s) -> {out}/train.jsonl"]
+        # Lengths from ms-swift's own template when there is a limit and a model it can load.
+        exact = None
+        if tokenizer is not None and max_length is not None and (tokenizer / "config.json").is_file():
+            exact = (ctx.config.template, ctx.config.model_type)
+        purpose, multimodal = self._purpose(ctx, cfg), self._multimodal(ctx, cfg)
+        argv = convert_argv(cfg, sources, params, tokenizer, max_length, exact, purpose=purpose, multimodal=multimodal)
+        notes = [f"{len(sources)} source(s) -> {out}/train.jsonl (for {purpose})"]
+        if not multimodal:
+            notes.append("the model takes text only: rows with images/audios/videos are rejected")
         if tokenizer is None:
             notes.append("no local tokenizer.json: rows are not checked against max_length")
         inputs = {
@@ -127,6 +148,28 @@ class DataStage(FileStage):
         model = ctx.pipeline.path(ctx.config.model)
         return model if (model / "tokenizer.json").is_file() else None
 
+    def _purpose(self, ctx: StageContext, cfg: DataConfig) -> str:
+        """rlhf when an rlhf stage reads this one, else sft; stages needing both are refused."""
+        if cfg.purpose is not None:
+            return cfg.purpose
+        graph = ctx.pipeline.graph
+        kinds = {reader: graph[reader].kind for reader in graph.dependents(ctx.name)}
+        rlhf = [name for name, kind in kinds.items() if kind == "rlhf"]
+        other = [name for name, kind in kinds.items() if kind in ("sft", "pt")]
+        if rlhf and other:
+            raise UserError(
+                f"{ctx.where}: read by rlhf stage '{rlhf[0]}' and {kinds[other[0]]} stage '{other[0]}', which need "
+                "different rows (preference pairs vs conversations), use one data stage for each"
+            )
+        return "rlhf" if rlhf else "sft"
+
+    def _multimodal(self, ctx: StageContext, cfg: DataConfig) -> bool:
+        if cfg.multimodal is not None:
+            return cfg.multimodal
+        from swiftpipe.data.modality import is_multimodal
+
+        return is_multimodal(ctx.pipeline.path(ctx.config.model)) is not False
+
     def _max_length(self, ctx: StageContext, cfg: DataConfig) -> int | None:
         if cfg.max_length is not None:
             return cfg.max_length
@@ -139,9 +182,19 @@ class DataStage(FileStage):
 
 
 def convert_argv(
-    cfg: DataConfig, sources: list[Path], params: DataParams, tokenizer: Path | None, max_length: int | None
+    cfg: DataConfig,
+    sources: list[Path],
+    params: DataParams,
+    tokenizer: Path | None,
+    max_length: int | None,
+    exact: tuple[str | None, str | None] | None = None,
+    *,
+    purpose: str = "sft",
+    multimodal: bool = True,
 ) -> list[str]:
-    """The full `swiftpipe convert` command line for this stage: every setting spelled out."""
+    """The full `swiftpipe convert` command line for this stage: every setting spelled out.
+
+    `exact`: (template, model_type) for lengths from ms-swift's template; None: the estimate."""
     argv = [sys.executable, "-m", "swiftpipe", "convert", *map(str, sources), "-o", str(params.train),
             "--rejects", str(params.rejects), "--report", str(params.report)]
     if params.val is not None:
@@ -153,10 +206,20 @@ def convert_argv(
     if cfg.system is not None:
         argv += ["--system", cfg.system]  # click takes the next token even when it starts with '-'
     argv += ["--max-reject-ratio", repr(cfg.max_reject_ratio)]
+    argv += ["--purpose", purpose, "--multimodal" if multimodal else "--no-multimodal"]
+    if cfg.strict:
+        argv.append("--strict")
+    if cfg.system_template is not None:
+        argv += ["--system-template", cfg.system_template]
     if tokenizer is not None:
         argv += ["--tokenizer", str(tokenizer)]
         if max_length is not None:
             argv += ["--max-length", str(max_length)]
+        if exact is not None:
+            template, model_type = exact
+            argv.append("--exact")
+            argv += ["--template", template] if template else []
+            argv += ["--model-type", model_type] if model_type else []
     for source in cfg.sources:
         argv += ["--format", source.format]
     for source in cfg.sources:
@@ -177,5 +240,5 @@ def _fail(ctx: StageContext, rc: int, said: list[str]) -> None:
 
 KIND = Kind(
     name="data", doc="convert datasets to ms-swift JSONL", config=DataConfig, stage=DataStage, produces=DATA,
-    check=_check, key_outputs=("train",),
+    key_outputs=("train",),
 )

@@ -11,6 +11,7 @@ stopped before a new one starts, but only after proving it is ours (serving/serv
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import time
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from swiftpipe.engine.manifest import StageRecord
 from swiftpipe.engine.stage import Pending, StageContext, StagePlan, StageResult
 from swiftpipe.errors import StageFailed, UserError
 from swiftpipe.kinds.common import base_model, model_inputs, model_source, stage_versions, swift_program
+from swiftpipe.msswift import secrets
 from swiftpipe.serving import backends, serverrecord, swiftdeploy
 from swiftpipe.serving.server import Server, ServerError, ServerInfo
 
@@ -32,16 +34,28 @@ from swiftpipe.serving.server import Server, ServerError, ServerInfo
 @dataclass(frozen=True)
 class DeployConfig:
     backend: Backend = field(default="auto", metadata=doc("inference backend of swift deploy"))
-    host: str = field(default="127.0.0.1", metadata=doc("address the server listens on"))
-    port: int = field(default=8000, metadata=doc("port; a busy port is an error, never moved"))
-    model: str | None = field(default=None, metadata=doc("serve this model directory instead of a stage's"))
+    host: str = field(
+        default="127.0.0.1",
+        metadata=doc("address the server listens on; other than loopback it needs api_key_env and expose",
+                     nonempty=True),
+    )
+    expose: bool = field(
+        default=False, metadata=doc("set true to serve on a non-loopback host, which other machines can reach")
+    )
+    port: int = field(
+        default=8000, metadata=doc("port; a busy port is an error, never moved", at_least=1, at_most=65535)
+    )
+    model: str | None = field(
+        default=None, metadata=doc("serve this model directory instead of a stage's", nonempty=True)
+    )
     served_model_name: str | None = field(
-        default=None, metadata=doc("defaults to the pipeline name (<pipeline>-<stage> for other stage names)")
+        default=None,
+        metadata=doc("defaults to the pipeline name (<pipeline>-<stage> for other stage names)", nonempty=True),
     )
     api_key_env: str | None = field(
-        default=None, metadata=doc("environment variable holding the server's API key")
+        default=None, metadata=doc("environment variable holding the server's API key", nonempty=True)
     )
-    ready_timeout: float = field(default=600.0, metadata=doc("seconds to wait for the server"))
+    ready_timeout: float = field(default=600.0, metadata=doc("seconds to wait for the server", above=0))
     args: dict[str, ArgValue] = field(default_factory=dict, metadata=doc("ms-swift deploy arguments"))
     env: dict[str, str] = field(default_factory=dict, metadata=doc("environment for this stage"))
     venv: str | None = field(default=None, metadata=doc("run swift from this virtualenv"))
@@ -59,9 +73,27 @@ def _slots(cfg: DeployConfig) -> tuple[Slot, ...]:
 
 
 def _check(cfg: DeployConfig) -> list[Problem]:
-    if not 1 <= cfg.port <= 65535:
-        return [Problem("port", f"expected a port 1-65535, got {cfg.port}")]
-    return []
+    """A server other machines can reach needs a key and a word saying that is meant."""
+    if is_loopback(cfg.host):
+        return []
+    reach = f"'{cfg.host}' lets other machines reach the server"
+    problems = []
+    if cfg.api_key_env is None:
+        problems.append(Problem("host", f"{reach}; add api_key_env: <VARIABLE> naming the environment variable "
+                                        "that holds its API key"))
+    if not cfg.expose:
+        problems.append(Problem("host", f"{reach}; add expose: true to confirm that is intended"))
+    return problems
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and localhost: only this machine can connect."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def served_name(ctx: StageContext) -> str:
@@ -76,14 +108,16 @@ class DeployStage:
 
     def plan(self, ctx: StageContext) -> StagePlan:
         cfg: DeployConfig = ctx.cfg
-        env = ctx.env(cfg.env, cfg.venv)
+        args, secret_env = secrets.route(cfg.args)  # a routed secret never reaches swift's argv
+        env = ctx.env({**cfg.env, **secret_env}, cfg.venv)
         model, model_id, notes = self._model(ctx, cfg)
         facts = backends.probe(process.child_env(env))
         backend, why = backends.resolve(cfg.backend, facts)
         notes.append(f"backend: {backend} ({why})")
         name = served_name(ctx)
         argv = swiftdeploy.deploy_argv(swift_program(ctx, env, cfg.args), str(model), backend=backend,
-                                       host=cfg.host, port=cfg.port, name=name, args=cfg.args)
+                                       host=cfg.host, port=cfg.port, name=name, args=args)
+        argv += _model_identity(ctx, model, args)
         if cfg.api_key_env:
             notes.append(f"API key: from ${cfg.api_key_env}, passed to swift in its environment")
         params = DeployParams(str(model), backend, name)
@@ -182,6 +216,22 @@ class DeployStage:
         ctx.report_output("running", False)
         if not result.port_free:
             console.notice(f"port {server.info.port} is still in use after the server stopped")
+
+
+def _model_identity(ctx: StageContext, model: str | Path, args: Any) -> list[str]:
+    """--model_type/--template for a model folder swift cannot identify by itself.
+
+    A merged or trained model carries its args.json (swift reads both from it); the base model
+    does not, and swift refuses a folder that matches several model types.
+    """
+    if isinstance(model, Pending) or (Path(model) / "args.json").is_file():
+        return []
+    out = []
+    for key in ("model_type", "template"):
+        value = getattr(ctx.config, key)
+        if value and key not in args:
+            out += [f"--{key}", value]
+    return out
 
 
 def _without(argv: list[str], names: tuple[str, ...]) -> list[str]:

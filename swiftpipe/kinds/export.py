@@ -23,7 +23,7 @@ from swiftpipe.engine.kind import CHECKPOINT, MODEL, Kind, Slot
 from swiftpipe.engine.stage import FileStage, Pending, StageContext, StagePlan, StageResult
 from swiftpipe.errors import StageFailed
 from swiftpipe.kinds.common import stage_versions, swift_program, weights_digest
-from swiftpipe.msswift import checkpoints
+from swiftpipe.msswift import checkpoints, secrets
 
 MERGED_FILES = ("config.json", "args.json")
 WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
@@ -31,7 +31,7 @@ WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
 
 @dataclass(frozen=True)
 class ExportConfig:
-    checkpoint: str = field(default="last", metadata=doc("last, best, or a checkpoint path"))
+    checkpoint: str = field(default="last", metadata=doc("last, best, or a checkpoint path", nonempty=True))
     args: dict[str, ArgValue] = field(default_factory=dict, metadata=doc("ms-swift export arguments"))
     env: dict[str, str] = field(default_factory=dict, metadata=doc("environment for this stage"))
     venv: str | None = field(default=None, metadata=doc("run swift from this virtualenv"))
@@ -53,11 +53,12 @@ def _slots(cfg: ExportConfig) -> tuple[Slot, ...]:
 class ExportStage(FileStage):
     def plan(self, ctx: StageContext) -> StagePlan:
         cfg: ExportConfig = ctx.cfg
-        env = ctx.env(cfg.env, cfg.venv)
+        args, secret_env = secrets.route(cfg.args)  # a routed secret never reaches swift's argv
+        env = ctx.env({**cfg.env, **secret_env}, cfg.venv)
         ckpt, notes = self._checkpoint(ctx, cfg)
         merged = Pending(f"{ckpt}-merged") if isinstance(ckpt, Pending) else f"{ckpt}-merged"
         argv = [swift_program(ctx, env, cfg.args), "export", "--adapters", ckpt,
-                "--merge_lora", "true", "--output_dir", merged + ".partial", *flags(cfg.args)]
+                "--merge_lora", "true", "--output_dir", merged + ".partial", *flags(args)]
         if isinstance(ckpt, Pending):
             return StagePlan(argv, env, {}, ready=False, notes=notes)
         inputs = {

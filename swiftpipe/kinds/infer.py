@@ -25,6 +25,7 @@ from swiftpipe.engine.kind import ANSWERS, CHECKPOINT, DATA, MODEL, Kind, Slot
 from swiftpipe.engine.stage import FileStage, Pending, StageContext, StagePlan, StageResult
 from swiftpipe.errors import StageFailed, UserError
 from swiftpipe.kinds.common import model_args, model_source, stage_versions, swift_program
+from swiftpipe.msswift import secrets
 
 SAMPLE_ROWS = 3
 
@@ -36,8 +37,8 @@ class InferConfig:
     backend: Literal["transformers", "vllm", "lmdeploy", "sglang"] = field(
         default="transformers", metadata=doc("swift infer --infer_backend")
     )
-    max_new_tokens: int = field(default=256, metadata=doc("longest answer, in tokens"))
-    temperature: float = field(default=0.0, metadata=doc("0 answers greedily (reproducible)"))
+    max_new_tokens: int = field(default=256, metadata=doc("longest answer, in tokens", at_least=1))
+    temperature: float = field(default=0.0, metadata=doc("0 answers greedily (reproducible)", at_least=0))
     args: dict[str, ArgValue] = field(default_factory=dict, metadata=doc("ms-swift infer arguments"))
     env: dict[str, str] = field(default_factory=dict, metadata=doc("environment for this stage"))
     venv: str | None = field(default=None, metadata=doc("run swift from this virtualenv"))
@@ -60,14 +61,15 @@ def _slots(cfg: InferConfig) -> tuple[Slot, ...]:
 class InferStage(FileStage):
     def plan(self, ctx: StageContext) -> StagePlan:
         cfg: InferConfig = ctx.cfg
-        env = ctx.env(cfg.env, cfg.venv)
+        args, secret_env = secrets.route(cfg.args)  # a routed secret never reaches swift's argv
+        env = ctx.env({**cfg.env, **secret_env}, cfg.venv)
         model, model_id = model_source(ctx)
         data = self._datasets(ctx, cfg)
         results = ctx.stage_dir / "results.jsonl"
         argv = [swift_program(ctx, env, cfg.args), "infer", *model_args(ctx, model), "--val_dataset", *data,
                 "--result_path", str(results), "--infer_backend", cfg.backend,
                 "--max_new_tokens", str(cfg.max_new_tokens), "--temperature", str(cfg.temperature),
-                *flags(cfg.args)]
+                *flags(args)]
         params = InferParams(results, [str(d) for d in data])
         if isinstance(model_id, Pending) or any(isinstance(d, Pending) for d in data):
             return StagePlan(argv, env, {}, ready=False, params=params)

@@ -19,10 +19,9 @@ from swiftpipe.serving.server import ServerSpec
 
 @dataclass(frozen=True)
 class ServeSettings:
-    """How to serve a model, apart from which model and on which port."""
+    """How to serve a model, apart from which model and where it listens."""
 
     backend: str = "auto"
-    host: str = "127.0.0.1"
     ready_timeout: float = 600.0
     args: dict[str, Any] = field(default_factory=dict)
     env: dict[str, str] = field(default_factory=dict)
@@ -31,7 +30,7 @@ class ServeSettings:
     @classmethod
     def of(cls, cfg: Any) -> ServeSettings:
         """The serving settings of a deploy stage's config."""
-        return cls(cfg.backend, cfg.host, cfg.ready_timeout, dict(cfg.args), dict(cfg.env), cfg.venv)
+        return cls(cfg.backend, cfg.ready_timeout, dict(cfg.args), dict(cfg.env), cfg.venv)
 
 
 def deploy_argv(
