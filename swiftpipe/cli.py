@@ -40,7 +40,7 @@ def _selection(only: str | None, from_: str | None, until: str | None, force: bo
 def main() -> None:
     """Run ms-swift fine-tuning pipelines from one pipeline.yaml.
 
-    Named stages of any kind (data, pt, sft, export, deploy, eval, infer) run as a graph,
+    Named stages of any kind (data, pt, sft, rlhf, export, deploy, eval, infer) run as a graph,
     with a manifest of everything, resume from the failed stage, and offline defaults.
     """
 
