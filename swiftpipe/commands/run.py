@@ -11,7 +11,7 @@ from swiftpipe.config.load import load_pipeline
 from swiftpipe.config.schema import LoadedPipeline
 from swiftpipe.engine.lock import Owner, workdir_lock
 from swiftpipe.engine.manifest import Manifest, load_manifest, save_manifest
-from swiftpipe.engine.recover import mark_died
+from swiftpipe.engine.recover import mark_died, mark_requeued
 from swiftpipe.engine.runner import Runner
 from swiftpipe.engine.select import Selection, select
 from swiftpipe.engine.stage import RunOptions
@@ -98,6 +98,7 @@ def run_job(loaded: LoadedPipeline, stages: list[str]) -> int:
     chosen = {n for stage in stages for n in select(loaded.graph, Selection(only=stage))}
     names = [n for n in loaded.graph.names if n in chosen]
     manifest = load_manifest(loaded.workdir) or Manifest(pipeline=str(loaded.source), workdir=str(loaded.workdir))
+    mark_requeued(manifest, stages)
     launchers = {n.name: SrunLauncher(n.resources.nodes) for n in loaded.graph
                  if n.name in stages and n.resources is not None and n.resources.nodes > 1}
     runner = Runner(loaded, manifest, RunOptions(), owned=set(stages), launchers=launchers)

@@ -44,6 +44,17 @@ def mark_died(manifest: Manifest, owner: Owner | None) -> list[str]:
     return names
 
 
+def mark_requeued(manifest: Manifest, stages: list[str]) -> list[str]:
+    """Inside a SLURM job that starts again (requeued, preempted): its own `running` records
+    belong to the attempt SLURM killed, so they are interrupted and training resumes."""
+    names = [n for n in stages if n in manifest.stages and manifest.stages[n].status == Status.RUNNING]
+    for name in names:
+        message = "interrupted: its SLURM job was requeued"
+        _end(manifest.stages[name], manifest.updated, message)
+        console.notice(f"{name}: {message}; its attempt is recorded as interrupted")
+    return names
+
+
 def recover_for_plan(manifest: Manifest, workdir: Path) -> list[str]:
     """What `plan` shows: `running` records of a run that is gone count as interrupted (in memory)."""
     if not orphaned(manifest):
