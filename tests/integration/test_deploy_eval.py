@@ -21,6 +21,7 @@ from swiftpipe.evaluation.evalreport import read_report
 from swiftpipe.kinds.common import weights_digest
 from swiftpipe.serving import ports
 from swiftpipe.serving.server import ServerInfo
+from tests.integration.tiny import write_train
 
 pytestmark = pytest.mark.integration
 
@@ -28,11 +29,6 @@ REPO = Path(__file__).parent.parent.parent
 VENV = Path(sys.executable).parent.parent
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
            "MODELSCOPE_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-ROWS = [
-    {"messages": [{"role": "user", "content": f"What is {i} plus {i}?"},
-                  {"role": "assistant", "content": f"{i} plus {i} is {2 * i}."}]}
-    for i in range(16)
-]
 
 
 def swift(*args: str, cwd: Path) -> None:
@@ -42,7 +38,7 @@ def swift(*args: str, cwd: Path) -> None:
 
 
 def train_and_merge(root: Path, model: Path) -> tuple[Path, Path]:
-    (root / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    write_train(root / "train.jsonl", 16)
     swift("sft", "--model", str(model), "--model_type", "qwen3", "--template", "qwen3",
           "--dataset", str(root / "train.jsonl"), "--tuner_type", "lora", "--max_steps", "2",
           "--per_device_train_batch_size", "2", "--logging_steps", "1", "--save_steps", "2",

@@ -13,19 +13,15 @@ from pathlib import Path
 import pytest
 
 from swiftpipe.msswift import checkpoints
+from tests.integration.tiny import write_train
 
 pytestmark = pytest.mark.integration
 
-ROWS = [
-    {"messages": [{"role": "user", "content": f"What is {i} plus {i}?"},
-                  {"role": "assistant", "content": f"{i} plus {i} is {2 * i}."}]}
-    for i in range(16)
-]
 
 
 @pytest.fixture
 def project(tmp_path: Path, tiny_model: Path) -> Path:
-    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    write_train(tmp_path / "train.jsonl", 16)
     (tmp_path / "pipeline.yaml").write_text(f"""
 name: it
 model: {tiny_model}

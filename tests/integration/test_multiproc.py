@@ -18,23 +18,15 @@ import pytest
 
 from swiftpipe.msswift.checkpoints import inspect, last_complete
 from tests.conftest import _leftovers
+from tests.integration.tiny import swiftpipe, write_train
 
 pytestmark = pytest.mark.integration
 
-ROWS = [
-    {"messages": [{"role": "user", "content": f"What is {i} plus {i}?"},
-                  {"role": "assistant", "content": f"{i} plus {i} is {2 * i}."}]}
-    for i in range(16)
-]
 
-
-def swiftpipe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "swiftpipe", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=900)
 
 
 def write_project(root: Path, model: Path, launch: str, *, max_steps: int = 4, export: bool = False) -> Path:
-    (root / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    write_train(root / "train.jsonl", 16)
     (root / "pipeline.yaml").write_text(f"""
 name: mp
 model: {model}

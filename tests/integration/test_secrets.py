@@ -16,14 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.tiny import write_train
+
 pytestmark = pytest.mark.integration
 
 SECRETS = {"HUB": "hubTOKEN-5d0e8a31c2", "SWAN": "swanTOKEN-9b7f44e1aa", "HOOK": "hookSECRET-c3a19f0d27"}
-ROWS = [
-    {"messages": [{"role": "user", "content": f"What is {i} plus {i}?"},
-                  {"role": "assistant", "content": f"{i} plus {i} is {2 * i}."}]}
-    for i in range(8)
-]
 
 
 def swiftpipe(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
@@ -33,7 +30,7 @@ def swiftpipe(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
 
 @pytest.fixture
 def project(tmp_path: Path, tiny_model: Path) -> Path:
-    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    write_train(tmp_path / "train.jsonl", 8)
     (tmp_path / "pipeline.yaml").write_text(f"""
 name: it
 model: {tiny_model}

@@ -4,29 +4,20 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.integration.tiny import swiftpipe, write_train
+
 pytestmark = pytest.mark.integration
 
-ROWS = [
-    {"messages": [{"role": "user", "content": f"What is {i} plus {i}?"},
-                  {"role": "assistant", "content": f"{i} plus {i} is {2 * i}."}]}
-    for i in range(16)
-]
 
-
-def swiftpipe(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "swiftpipe", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=600)
 
 
 @pytest.fixture
 def project(tmp_path: Path, tiny_model: Path) -> Path:
-    (tmp_path / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS))
+    write_train(tmp_path / "train.jsonl", 16)
     (tmp_path / "pipeline.yaml").write_text(f"""
 name: it
 model: {tiny_model}
