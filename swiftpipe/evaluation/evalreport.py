@@ -30,6 +30,7 @@ class DatasetReport:
     incomplete: bool = False
     unavailable: str | None = None  # evalscope's reason when there is no primary score
     subsets: dict[str, float | None] = field(default_factory=dict)  # primary score per subset
+    counts: dict[str, int | None] = field(default_factory=dict)  # questions scored per subset
 
     @property
     def primary_score(self) -> float | None:
@@ -60,12 +61,20 @@ def _score(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
+def _each_subset(metric: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for cat in metric.get("categories") or [] for s in cat.get("subsets") or [] if isinstance(s, dict)]
+
+
 def _subsets(metric: dict[str, Any]) -> dict[str, float | None]:
-    return {
-        str(s.get("name")): _score(s.get("score"))
-        for cat in metric.get("categories") or []
-        for s in cat.get("subsets") or []
-    }
+    return {str(s.get("name")): _score(s.get("score")) for s in _each_subset(metric)}
+
+
+def _counts(metric: dict[str, Any]) -> dict[str, int | None]:
+    return {str(s.get("name")): _count(s.get("num")) for s in _each_subset(metric)}
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _v2(path: Path, data: dict[str, Any]) -> DatasetReport:
@@ -81,7 +90,7 @@ def _v2(path: Path, data: dict[str, Any]) -> DatasetReport:
         requested=summary.get("requested"), succeeded=summary.get("succeeded"),
         errored=summary.get("errored"), incomplete=bool(summary.get("incomplete")),
         unavailable=data.get("primary_metric_unavailable_reason"),
-        subsets=_subsets(head) if head else {},
+        subsets=_subsets(head) if head else {}, counts=_counts(head) if head else {},
     )
 
 
@@ -94,7 +103,7 @@ def _v1(path: Path, data: dict[str, Any]) -> DatasetReport:
     return DatasetReport(
         dataset=str(data.get("dataset_name") or path.stem), model=str(data.get("model_name") or ""),
         path=str(path), schema=1, scores=scores, primary=primary, requested=data.get("num"),
-        subsets=_subsets(metrics[0]) if metrics else {},
+        subsets=_subsets(metrics[0]) if metrics else {}, counts=_counts(metrics[0]) if metrics else {},
     )
 
 

@@ -10,6 +10,7 @@ error and a hint, and the next attempt evaluates only what did not finish (reuse
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections import deque
 from pathlib import Path
@@ -27,6 +28,7 @@ from swiftpipe.evaluation.evalreport import DatasetReport, dataset_problems, pro
 from swiftpipe.evaluation.settings import EvalSettings
 
 TAIL_LINES = 400  # evalscope's traceback ends its output; the error is its last line
+DATASETS_CACHE = ".datasets-cache"  # under the stage folder: see datasets_cache()
 
 
 def evaluate(
@@ -45,8 +47,7 @@ def evaluate(
         rest = f"; evaluating {', '.join(todo)}" if todo else ""
         console.info(f"kept from the failed last attempt (same settings): {', '.join(kept)}{rest}")
     lines: deque[str] = deque(maxlen=TAIL_LINES)
-    rc = ctx.launcher.run(only(argv, todo) if kept else argv, env, ctx.log_path(), echo=ctx.options.echo,
-                          on_line=lines.append) if todo else 0
+    rc = _launch(ctx, only(argv, todo) if kept else argv, env, lines) if todo else 0
     try:
         reports = read_reports(work_dir)
     except (OSError, ValueError) as exc:
@@ -67,6 +68,27 @@ def evaluate(
     error = failure.error_line(list(lines))
     raise StageFailed(f"evalscope exited with code {rc} after every dataset reported"
                       f"{': ' + error if error else ''} (set {ctx.where}.ignore_errors: true to accept this)", rc)
+
+
+def _launch(ctx: StageContext, argv: list[str], env: dict[str, str], lines: deque[str]) -> int:
+    cache = datasets_cache(ctx.stage_dir)
+    try:
+        return ctx.launcher.run(argv, {**env, "HF_DATASETS_CACHE": str(cache)}, ctx.log_path(),
+                                echo=ctx.options.echo, on_line=lines.append)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def datasets_cache(stage_dir: Path) -> Path:
+    """The `datasets` cache evalscope gets: the stage's own, new on every attempt.
+
+    evalscope loads a local benchmark folder (CMMLU, C-Eval, any HF-layout local_path) with
+    `datasets.load_dataset`, whose cache entry is named after the folder and its file list,
+    not its content: every converted `cmmlu/` folder maps to one entry, and the first one a
+    machine loads is what all later ones score. The stage folder is moved aside before each
+    attempt, so a cache inside it cannot hold another folder's, run's or workdir's rows; the
+    user's own cache is neither read nor written. It is removed once evalscope is done."""
+    return stage_dir / DATASETS_CACHE
 
 
 def keep_finished(ctx: StageContext, reports: dict[str, DatasetReport], work_dir: Path, keys: dict[str, str]) -> None:

@@ -17,7 +17,7 @@ from swiftpipe.engine import artifacts
 from swiftpipe.engine.kind import SCORES, Kind
 from swiftpipe.engine.stage import FileStage, Pending, StageContext, StagePlan, StageResult
 from swiftpipe.errors import StageFailed
-from swiftpipe.evaluation import benchmarks, evalcommand, reuse
+from swiftpipe.evaluation import benchmarks, counts, evalcommand, reuse
 from swiftpipe.evaluation.run import data_digests, evaluate, fits, move_aside, prepared, score_outputs
 from swiftpipe.evaluation.settings import EvalSettings
 from swiftpipe.kinds.common import base_model, model_inputs, program
@@ -92,6 +92,7 @@ class BaseEvalStage(FileStage):
         finally:
             server.stop()
             ctx.report_output("server", {**info.to_outputs(), "running": False})
+        counts.check(params.conversions, reports, cfg.settings.limit, ctx.where)
         outputs = {**score_outputs(reports, params.work_dir, keys), **converted,
                    "server": {**info.to_outputs(), "running": False}}
         metrics = {n: r.primary_score for n, r in reports.items()}

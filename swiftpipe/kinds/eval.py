@@ -20,7 +20,7 @@ from swiftpipe.engine import artifacts
 from swiftpipe.engine.kind import SCORES, SERVER, Implied, Kind, Problem, Slot
 from swiftpipe.engine.stage import FileStage, Pending, StageContext, StagePlan, StageResult
 from swiftpipe.errors import UserError
-from swiftpipe.evaluation import benchmarks, compare, evalcommand, reuse
+from swiftpipe.evaluation import benchmarks, compare, counts, evalcommand, reuse
 from swiftpipe.evaluation.evalreport import read_reports
 from swiftpipe.evaluation.run import data_digests, evaluate, fits, move_aside, prepared, score_outputs
 from swiftpipe.evaluation.settings import EvalSettings, settings_of
@@ -141,6 +141,7 @@ class EvalStage(FileStage):
             env["EVALSCOPE_API_KEY"] = key
         keys = reuse.dataset_keys(plan.inputs, list(cfg.datasets))
         reports = evaluate(ctx, cfg, plan.argv, env, params.work_dir, keys, aside)
+        counts.check(params.conversions, reports, cfg.limit, ctx.where)
         outputs = {**score_outputs(reports, params.work_dir, keys), **converted}
         metrics = {n: r.primary_score for n, r in reports.items()}
         files = [Path(r.path) for r in reports.values()]

@@ -17,7 +17,7 @@ def test_v2_mcq() -> None:
     assert (r.dataset, r.model, r.schema, r.primary) == ("general_mcq", "tiny", 2, "accuracy:mean")
     assert r.scores == {"accuracy:mean": 0.0} and r.primary_score == 0.0
     assert (r.requested, r.succeeded, r.errored, r.incomplete) == (3, 3, 0, False)
-    assert r.subsets == {"example": 0.0}
+    assert r.subsets == {"example": 0.0} and r.counts == {"example": 3}
 
 
 def test_v2_qa_primary_is_rouge_l_recall() -> None:

@@ -168,6 +168,7 @@ def test_a_stopped_server_is_restarted_only_when_a_later_stage_runs(
 
 CMMLU = Path(__file__).parent.parent.parent / "datasets" / "eval" / "cmmlu-sample"
 CONNECTION = "openai.APIConnectionError: Connection error."
+SCORED = "stages.eval.limit=2"  # the fake evalscope scores 2 questions of every subject
 
 
 def evalscope_calls(log: Path) -> list[list[str]]:
@@ -220,9 +221,25 @@ def test_a_changed_dataset_is_evaluated_again_after_a_failure(tmp_path: Path, mo
     assert last[last.index("--datasets") + 1: last.index("--dataset-args")] == ["general_mcq", "general_qa"]
 
 
+def test_rows_changed_behind_the_same_file_name_are_evaluated_again_after_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = tmp_path / "calls.jsonl"
+    monkeypatch.setenv("FAKE_EVAL_LOG", str(log))
+    monkeypatch.setenv("FAKE_EVAL_FAIL", f"general_qa:{CONNECTION}")
+    pipeline = write_pipeline(tmp_path)
+    with pytest.raises(StageFailed):
+        go(pipeline)
+    monkeypatch.delenv("FAKE_EVAL_FAIL")
+    (tmp_path / "data" / "mcq" / "demo_val.csv").write_text("id,question,A,B,answer\n1,another,a,b,B\n")
+    assert run(pipeline, overrides=[], selection=Selection(from_stage="eval"), keep_serving=False) == 0
+    last = evalscope_calls(log)[-1]
+    assert last[last.index("--datasets") + 1: last.index("--dataset-args")] == ["general_mcq", "general_qa"]
+
+
 def test_a_cmmlu_csv_folder_is_converted_and_scored_per_subject(tmp_path: Path) -> None:
     pipeline = write_pipeline(tmp_path)
-    assert go(pipeline, f"stages.eval.datasets.cmmlu.local_path={CMMLU}") == 0
+    assert go(pipeline, f"stages.eval.datasets.cmmlu.local_path={CMMLU}", SCORED) == 0
     record = eval_record(pipeline)
     converted = tmp_path / "runs" / "t" / "eval" / "benchmarks" / "cmmlu"
     subjects = ["chinese_food_culture", "computer_science", "elementary_mathematics"]
@@ -252,7 +269,7 @@ def test_ceval_without_dev_rows_is_refused_before_anything_runs(tmp_path: Path) 
 
 def test_the_base_model_is_scored_per_subject_on_its_own_converted_copy(tmp_path: Path) -> None:
     pipeline = write_pipeline(tmp_path, extra_eval="    compare_base: true\n")
-    assert go(pipeline, f"stages.eval.datasets.cmmlu.local_path={CMMLU}") == 0
+    assert go(pipeline, f"stages.eval.datasets.cmmlu.local_path={CMMLU}", SCORED) == 0
     manifest = load_manifest(pipeline.parent / "runs" / "t")
     assert manifest is not None
     base = manifest.stages["eval-base"]
@@ -262,3 +279,29 @@ def test_the_base_model_is_scored_per_subject_on_its_own_converted_copy(tmp_path
                                                 "elementary_mathematics": 0.3}
     report = (tmp_path / "runs" / "t" / "report" / "report.md").read_text()
     assert "| cmmlu | computer_science | 0.200 | 0.200 | +0.000 |" in report
+
+
+def test_a_subject_scored_on_other_rows_than_the_converted_ones_fails_the_stage(tmp_path: Path) -> None:
+    pipeline = write_pipeline(tmp_path)  # limit 5: the stage's files hold 5 of each subject's 10
+    with pytest.raises(StageFailed):
+        go(pipeline, f"stages.eval.datasets.cmmlu.local_path={CMMLU}")
+    converted = tmp_path / "runs" / "t" / "eval" / "benchmarks" / "cmmlu"
+    assert eval_record(pipeline).message == "; ".join(
+        f"stages.eval.datasets.cmmlu: evalscope scored 2 questions of {subject}, the stage's converted files "
+        f"({converted}) hold 5 (limit 5 of 10): these scores are not of the files this stage names"
+        for subject in ("chinese_food_culture", "computer_science", "elementary_mathematics"))
+
+
+def test_evalscope_loads_datasets_through_a_cache_of_each_stage_folder_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = tmp_path / "caches.txt"
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "users-cache"))
+    pipeline = write_pipeline(tmp_path, extra_eval="    compare_base: true\n")
+    wrapper = tmp_path / "servevenv" / "bin" / "evalscope"
+    wrapper.write_text(wrapper.read_text().replace("exec ", f'echo "$HF_DATASETS_CACHE" >> {seen}\nexec ', 1))
+    assert go(pipeline) == 0
+    runs = tmp_path / "runs" / "t"
+    caches = [Path(p) for p in seen.read_text().split()]
+    assert caches == [runs / "eval-base" / ".datasets-cache", runs / "eval" / ".datasets-cache"]
+    assert not any(p.exists() for p in caches) and not (tmp_path / "users-cache").exists()
