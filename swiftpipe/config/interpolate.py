@@ -8,6 +8,8 @@ from typing import Any
 
 import yaml
 
+from swiftpipe.config.yamlkeys import YamlLimit, load_value
+
 _REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -18,6 +20,14 @@ class MissingVariable(Exception):
         super().__init__(name)
         self.name = name
         self.path = path
+
+
+class UnreadableVariable(Exception):
+    """A variable's value, read as YAML, is past the YAML limits (config/yamlkeys.py)."""
+
+    def __init__(self, name: str, message: str, path: str = "") -> None:
+        super().__init__(message)
+        self.name, self.message, self.path = name, message, path
 
 
 def interpolate_str(text: str, env: Mapping[str, str]) -> Any:
@@ -41,14 +51,20 @@ def interpolate_str(text: str, env: Mapping[str, str]) -> Any:
     result = _REF.sub(sub, text)
     whole = _REF.fullmatch(text)
     if whole is not None and whole.group(0) != "$$" and result != "":
-        return parse_scalar(result)
+        try:
+            return parse_scalar(result)
+        except YamlLimit as exc:
+            raise UnreadableVariable(whole.group(1), exc.message) from None
     return result
 
 
 def parse_scalar(text: str) -> Any:
-    """Read a command-line or environment string as YAML (`1e-4` is a float too)."""
+    """Read a command-line or environment string as YAML (`1e-4` is a float too).
+
+    Text that is not valid YAML stays text; YAML past the limits raises YamlLimit.
+    """
     try:
-        value = yaml.safe_load(text)
+        value = load_value(text)
     except yaml.YAMLError:
         return text
     if isinstance(value, str):
@@ -71,6 +87,8 @@ def interpolate(data: Any, env: Mapping[str, str], path: str = "") -> Any:
             return interpolate_str(data, env)
         except MissingVariable as exc:
             raise MissingVariable(exc.name, path) from None
+        except UnreadableVariable as exc:
+            raise UnreadableVariable(exc.name, exc.message, path) from None
     if isinstance(data, dict):
         return {k: interpolate(v, env, f"{path}.{k}" if path else str(k)) for k, v in data.items()}
     if isinstance(data, list):

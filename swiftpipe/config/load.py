@@ -9,14 +9,15 @@ from pathlib import Path
 import yaml
 
 from swiftpipe.config import profiles
-from swiftpipe.config.interpolate import MissingVariable, interpolate
+from swiftpipe.config.interpolate import MissingVariable, UnreadableVariable, interpolate
 from swiftpipe.config.overrides import apply_overrides
 from swiftpipe.config.rules import check_pipeline, check_raw_secrets
 from swiftpipe.config.schema import LoadedPipeline, Pipeline
 from swiftpipe.config.validate import Problem, build
-from swiftpipe.config.yamlkeys import Parsed, parse
+from swiftpipe.config.yamlkeys import Parsed, YamlLimit, parse
 from swiftpipe.engine.wiring import build_graph
 from swiftpipe.errors import UserError
+from swiftpipe.slurm.config import path_problems
 
 
 def load_pipeline(
@@ -42,6 +43,9 @@ def load_pipeline(
         msg = f"environment variable {exc.name} is not set; export it or write ${{{exc.name}:-default}}"
         problems.append(Problem(exc.path, msg))
         data = None
+    except UnreadableVariable as exc:
+        problems.append(Problem(exc.path, f"environment variable {exc.name}: {exc.message}"))
+        data = None
     config, graph = None, None
     if data is not None:
         config, found = build(Pipeline, data)
@@ -54,7 +58,11 @@ def load_pipeline(
     if problems:
         raise UserError("\n".join(_format(display, p, lines, set_paths) for p in problems))
     assert config is not None and graph is not None
-    return LoadedPipeline(config, graph, path.resolve(), display, tuple(overrides or ()))
+    loaded = LoadedPipeline(config, graph, path.resolve(), display, tuple(overrides or ()))
+    problems = path_problems(loaded)
+    if problems:
+        raise UserError("\n".join(_format(display, p, lines, set_paths) for p in problems))
+    return loaded
 
 
 def _read(path: Path, display: str) -> str:
@@ -74,6 +82,8 @@ def _parse(text: str, display: str) -> Parsed:
         where = f"{display}:{mark.line + 1}" if mark is not None else display
         problem = getattr(exc, "problem", None) or "invalid YAML"
         raise UserError(f"{where}: invalid YAML: {problem}") from None
+    except YamlLimit as exc:
+        raise UserError(f"{display}:{exc.line}: {exc.message}") from None
     if not isinstance(parsed.data, dict):
         raise UserError(f"{display}: expected a mapping of keys at the top level")
     # Top-level `x-...` keys hold YAML anchors for the stages to merge (`<<: *train`); no meaning here.
@@ -85,7 +95,7 @@ def _format(display: str, p: Problem, lines: dict[str, int], set_paths: dict[str
     if p.line is not None:  # a duplicate key: the path alone would name the line of the first
         return f"{display}:{p.line} › {p.path}: {p.message}" if p.path else f"{display}:{p.line}: {p.message}"
     for s, source in set_paths.items():
-        if p.path == s or p.path.startswith(s + "."):
+        if p.path == s or p.path.startswith((s + ".", s + "[")):
             return f"{source} › {p.path}: {p.message}"
     line = _nearest_line(p.path, lines)
     where = f"{display}:{line}" if line else display

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from swiftpipe.config.interpolate import parse_scalar
+from swiftpipe.config.yamlkeys import YamlLimit
 from swiftpipe.errors import UserError
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
@@ -19,7 +20,10 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         raise UserError(
             f"--set {text}: expected KEY.PATH=VALUE, e.g. --set stages.sft.args.learning_rate=1e-4"
         )
-    return parts, parse_scalar(raw)
+    try:
+        return parts, parse_scalar(raw)
+    except YamlLimit as exc:  # the value is not echoed: it may be long, or hold a secret
+        raise UserError(f"--set {key.strip()}: {exc.message}") from None
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> list[str]:

@@ -7,11 +7,13 @@ checks. `args` mappings are passed to swift/evalscope verbatim as `--name value`
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from swiftpipe.config.bounds import rules
+from swiftpipe.config.validate import WORD, Word
 
 if TYPE_CHECKING:
     from swiftpipe.engine.graph import Graph
@@ -24,9 +26,27 @@ DataFormat = Literal["auto", "sharegpt", "alpaca", "messages", "dolly", "query-r
 Backend = Literal["auto", "lmdeploy", "transformers", "vllm"]
 
 
-def doc(text: str, **checks: Any) -> dict[str, Any]:
-    """A field's metadata: its reference text and what its value must be (config/bounds.py `rules`)."""
-    return {"doc": text, **rules(**checks)}
+# Stage names and the pipeline name: they become folder names, job names and served model names.
+NAME = Word(re.compile(r"[A-Za-z][A-Za-z0-9_-]*"), "letters, digits, '-' and '_', starting with a letter")
+# sbatch reads #SBATCH lines itself: whitespace separates options, quotes and '\' group and escape,
+# '#' ends the line, and a line break would make the rest a shell line of the job. Shell characters
+# are refused too: no sbatch value needs them, and a value must never look like a command.
+_SBATCH_CHAR = r"[^\s\x00-\x1f\x7f'\"\\#$`;<>]"
+SBATCH_RULE = "without spaces, quotes, '\\', '#', '$', '`', ';', '<', '>' or line breaks"
+SBATCH_VALUE = Word(re.compile(f"{_SBATCH_CHAR}+"), f"one sbatch value {SBATCH_RULE}")
+SBATCH_OPTION = Word(re.compile(f"--[A-Za-z][A-Za-z0-9-]*(={_SBATCH_CHAR}*)?"),
+                     f"one sbatch option written --name or --name=value, {SBATCH_RULE}")
+SBATCH_PATH = Word(re.compile(f"{_SBATCH_CHAR}+"), f"a path {SBATCH_RULE}")
+ONE_LINE = Word(re.compile(r"[^\x00-\x1f\x7f]+"), "a path without line breaks or control characters")
+
+
+def doc(text: str, *, word: Word | None = None, **checks: Any) -> dict[str, Any]:
+    """A field's metadata: its reference text and what its value must be (config/bounds.py `rules`).
+
+    `word`: what each string must look like (a name, a value sbatch reads).
+    """
+    meta = {"doc": text, **rules(**checks)}
+    return meta if word is None else {**meta, WORD: word}
 
 
 @dataclass(frozen=True)
@@ -42,22 +62,25 @@ class TrackingConfig:
 @dataclass(frozen=True)
 class ExecutorConfig:
     type: Literal["local", "slurm"] = field(default="local", metadata=doc("local, or slurm: one sbatch job per stage"))
-    partition: str | None = field(default=None, metadata=doc("sbatch --partition"))
-    account: str | None = field(default=None, metadata=doc("sbatch --account"))
-    time: str | None = field(default=None, metadata=doc("sbatch --time, e.g. 04:00:00"))
-    qos: str | None = field(default=None, metadata=doc("sbatch --qos"))
-    extra_args: list[str] = field(default_factory=list, metadata=doc("more sbatch options, verbatim"))
+    partition: str | None = field(default=None, metadata=doc("sbatch --partition", word=SBATCH_VALUE))
+    account: str | None = field(default=None, metadata=doc("sbatch --account", word=SBATCH_VALUE))
+    time: str | None = field(default=None, metadata=doc("sbatch --time, e.g. 04:00:00", word=SBATCH_VALUE))
+    qos: str | None = field(default=None, metadata=doc("sbatch --qos", word=SBATCH_VALUE))
+    extra_args: list[str] = field(
+        default_factory=list, metadata=doc("more sbatch options, verbatim", word=SBATCH_OPTION)
+    )
 
 
 @dataclass(frozen=True)
 class Pipeline:
-    name: str = field(metadata=doc("pipeline name; used for the workdir and served model name", nonempty=True))
+    name: str = field(metadata=doc("pipeline name; used for the workdir and served model name",
+                                                   nonempty=True, word=NAME))
     model: str = field(
         metadata=doc("base model: a local directory (or a hub id when offline: false)", nonempty=True)
     )
     model_type: str | None = field(default=None, metadata=doc("ms-swift --model_type"))
     template: str | None = field(default=None, metadata=doc("ms-swift --template"))
-    workdir: str | None = field(default=None, metadata=doc("defaults to runs/<name>"))
+    workdir: str | None = field(default=None, metadata=doc("defaults to runs/<name>", word=ONE_LINE))
     offline: bool = field(default=True, metadata=doc("forbid hub downloads in every stage"))
     env: dict[str, str] = field(default_factory=dict, metadata=doc("environment for every stage"))
     data: dict[str, Any] | None = field(default=None, metadata=doc("the data stage (a stage named data)"))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -14,6 +15,19 @@ from swiftpipe.config.bounds import ENTRIES, NONEMPTY, RANGE, Entry, Range
 T = TypeVar("T")
 
 _TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+WORD = "word"  # field metadata: the Word a string (or each string of a list) must be
+
+
+@dataclasses.dataclass(frozen=True)
+class Word:
+    """What a string must look like beyond its type: a pipeline name, a value sbatch reads."""
+
+    pattern: re.Pattern[str]
+    rule: str  # what the pattern allows, for messages: "letters, digits, ..."
+
+    def problem(self, value: str) -> str | None:
+        """Why `value` is not such a word, or None."""
+        return None if self.pattern.fullmatch(value) else f"expected {self.rule}, got {describe(value)}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,12 +80,23 @@ class _Builder:
             return value
         if meta.get(NONEMPTY) and isinstance(value, str | list | dict) and not value:
             self.fail(path, _EMPTY[type(value)])
+            return value
+        word: Word | None = meta.get(WORD)
+        if word is not None:
+            self._words(word, value, path)
         entries: dict[str, Entry] = meta.get(ENTRIES, {})
         for key, entry in entries.items():
             if isinstance(value, dict) and key in value:
                 # Checked, not converted: evalscope gets the value as written.
                 self._number(entry.kind, entry.range, value[key], _join(path, key))
         return value
+
+    def _words(self, word: Word, value: Any, path: str) -> None:
+        items = list(enumerate(value)) if isinstance(value, list) else [(None, value)]
+        for i, item in items:
+            problem = word.problem(item) if isinstance(item, str) else None
+            if problem:
+                self.fail(path if i is None else f"{path}[{i}]", problem)
 
     def _number(self, kind: type[float], bounds: Range, data: Any, path: str) -> Any:
         if _matches(kind, data) and bounds.contains(data):

@@ -12,18 +12,16 @@ checkpoint when a model is wanted from it (`<stage>-merged`), and the base model
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from swiftpipe.config.schema import NAME
 from swiftpipe.config.validate import Problem, build, describe
 from swiftpipe.engine.graph import Graph, Node
 from swiftpipe.engine.kind import Kind, Slot
 from swiftpipe.kinds import get_kind, user_kinds
 from swiftpipe.slurm.config import SlurmResources
-
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
 
 @dataclass
@@ -70,7 +68,7 @@ def _entries(data: Any, stages: Mapping[str, Any], problems: list[Problem]) -> l
 
 
 def _entry(name: str, where: str, value: Any, problems: list[Problem]) -> _Entry | None:
-    if not _NAME.fullmatch(name):
+    if not NAME.pattern.fullmatch(name):
         problems.append(Problem(where, "stage names are letters, digits, '-' and '_', starting with a letter"))
         return None
     if not isinstance(value, dict):

@@ -9,7 +9,8 @@ and huggingface_hub read HF_TOKEN; `swanlab_token` None leaves the key to swanla
 settings read SWANLAB_API_KEY; passing it would also make swift call `swanlab.login`,
 which stores it in ~/.netrc).
 
-Other secret-named arguments (e.g. `swanlab_secret`, a webhook secret) have no variable:
+Other secret-named arguments (e.g. `swanlab_secret`, a webhook secret, and
+`swanlab_webhook_url`, a URL that is itself the credential) have no variable:
 they stay on the command line, swiftpipe masks them in everything it writes and echoes
 (swiftpipe.argv), and `scrub_args_json` rewrites the args.json files swift wrote with
 them. swift itself writes `*_token` values to args.json as null (`check_json_format`).

@@ -3,17 +3,27 @@
 The job runs swiftpipe itself (`swiftpipe run FILE --job STAGES`), on the node SLURM gives it,
 with the environment of the submitting shell (sbatch's default --export=ALL), so the stage
 runs and is recorded exactly as it would be locally. Scripts stay under <workdir>/slurm/.
+
+The config refuses values that do not fit an #SBATCH line (config/schema.py SBATCH_VALUE);
+`render` does not rely on that: it quotes what sbatch can read back quoted and refuses the rest.
 """
 
 from __future__ import annotations
 
+import re
 import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from swiftpipe.config.schema import ExecutorConfig, LoadedPipeline
+from swiftpipe.errors import UserError
 from swiftpipe.slurm.config import SlurmResources
+
+# sbatch splits an #SBATCH line at whitespace, groups with quotes, escapes with '\' and stops at an
+# unquoted '#'; nothing lets a value span lines, and bash would run what follows a line break.
+_PLAIN = re.compile(r"[^\s'\"\\#]*")
+_BREAK = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 
 
 @dataclass(frozen=True)
@@ -44,10 +54,32 @@ def render(loaded: LoadedPipeline, job: Job) -> str:
         if value is not None:
             options.append(f"{flag}={value}")
     options += ex.extra_args
-    lines = ["#!/bin/bash", f"# swiftpipe: stages {', '.join(job.stages)} of {loaded.display_name}"]
-    lines += [f"#SBATCH {o}" for o in options]
+    lines = ["#!/bin/bash", _comment(f"# swiftpipe: stages {', '.join(job.stages)} of {loaded.display_name}")]
+    lines += [f"#SBATCH {header_option(o, job.script_path(loaded.workdir))}" for o in options]
     lines += ["set -e", f"cd {shlex.quote(str(loaded.base_dir))}", "exec " + shlex.join(command(loaded, job))]
     return "\n".join(lines) + "\n"
+
+
+def header_option(option: str, script: Path) -> str:
+    """`option` (`--name=value`) as written after #SBATCH so that sbatch reads back exactly it."""
+    if _BREAK.search(option):
+        raise UserError(f"{script}: cannot write {option!r} into an #SBATCH line: it holds a line break "
+                        "or a control character")
+    name, eq, value = option.partition("=")
+    if _PLAIN.fullmatch(option):
+        return option
+    return f"{name}={_quoted(value)}" if eq and _PLAIN.fullmatch(name) else _quoted(option)
+
+
+def _quoted(text: str) -> str:
+    # Double quotes with '\' escapes: read back alike by sbatch's old parser (double quotes only)
+    # and its new one (both kinds); '#' is escaped as the old one ends the line at it even in quotes.
+    return '"' + re.sub(r'(["\\#])', r"\\\1", text) + '"'
+
+
+def _comment(line: str) -> str:
+    """A comment line with any line break in it written as an escape, so it stays one line."""
+    return _BREAK.sub(lambda m: ascii(m.group())[1:-1], line)
 
 
 def command(loaded: LoadedPipeline, job: Job) -> list[str]:

@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from swiftpipe.config.interpolate import MissingVariable, interpolate, interpolate_str, parse_scalar
+from swiftpipe.config.interpolate import (
+    MissingVariable,
+    UnreadableVariable,
+    interpolate,
+    interpolate_str,
+    parse_scalar,
+)
+from swiftpipe.config.yamlkeys import YamlLimit
 
 
 def test_variable_and_default() -> None:
@@ -43,3 +50,17 @@ def test_lists_and_nested_mappings() -> None:
 )
 def test_parse_scalar(text: str, value: object) -> None:
     assert parse_scalar(text) == value
+
+
+def test_parse_scalar_keeps_invalid_yaml_as_text_but_refuses_yaml_past_the_limits() -> None:
+    assert parse_scalar("[unclosed") == "[unclosed"
+    with pytest.raises(YamlLimit) as info:
+        parse_scalar("&a [*a]")
+    assert info.value.message == "recursive alias: the value anchored here contains itself"
+
+
+def test_a_variable_past_the_yaml_limits_names_the_variable_and_the_path() -> None:
+    with pytest.raises(UnreadableVariable) as info:
+        interpolate({"stages": {"sft": {"args": {"max_steps": "${DEEP}"}}}}, {"DEEP": "[" * 200})
+    assert (info.value.name, info.value.path, info.value.message) == (
+        "DEEP", "stages.sft.args.max_steps", "values nested more than 100 levels deep; a pipeline needs far fewer")

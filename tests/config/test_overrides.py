@@ -32,3 +32,11 @@ def test_cannot_descend_into_a_scalar() -> None:
     with pytest.raises(UserError) as info:
         apply_overrides({"name": "demo"}, ["name.x=1"])
     assert str(info.value) == "--set name.x=1: name is not a mapping, cannot set a key inside it"
+
+
+def test_a_value_past_the_yaml_limits_names_the_key_not_the_value() -> None:
+    with pytest.raises(UserError) as info:
+        parse_override("stages.sft.args.hub_token=&a [hf_SECRET, *a]")
+    assert str(info.value) == (
+        "--set stages.sft.args.hub_token: recursive alias: the value anchored here contains itself"
+    )
