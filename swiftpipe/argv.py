@@ -6,9 +6,11 @@ import json
 import re
 import shlex
 from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
-SECRET_NAME = re.compile(r"(^|_)(token|api_key|key|secret|password)$", re.IGNORECASE)
+# A webhook URL is itself the credential (`swanlab_lark_webhook_url`): any name with "webhook" in it.
+SECRET_NAME = re.compile(r"(^|_)(token|api_key|key|secret|password)$|webhook", re.IGNORECASE)
 MASK = "***"
 MIN_REDACT = 4
 # Values of secret-named settings that are placeholders, not secrets (evalscope's api key is 'EMPTY').
@@ -23,6 +25,9 @@ def render_value(value: Any) -> list[str]:
         return [item for v in value for item in render_value(v)]
     if isinstance(value, dict):
         return [json.dumps(value, ensure_ascii=False, separators=(",", ":"))]
+    if isinstance(value, float) and value < 0 and "e" in repr(value):
+        # argparse reads '-1e-05' as a flag (only -1 and -0.5 pass as negative numbers): -0.00001.
+        return [format(Decimal(repr(value)), "f")]
     return [str(value)]
 
 

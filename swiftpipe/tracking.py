@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,23 @@ def experiment(ctx: StageContext) -> str:
 
 def log_dir(ctx: StageContext) -> Path:
     return ctx.workdir / "swanlog"
+
+
+def yields_to_tracking(report_to: object) -> bool:
+    """True for a training stage's `args.report_to` that tracking may take over.
+
+    null drops the flag; `none` turns off ms-swift's own reporters (its default is tensorboard,
+    which the demo turns off): with a tracker on, the tracker is the one reporter. Any other
+    value would compete with the tracker's `--report_to`, and the config rules refuse it.
+    """
+    return report_to is None or report_to == "none" or report_to == ["none"]
+
+
+def training_args(ctx: StageContext, args: Mapping[str, Any]) -> dict[str, Any]:
+    """A training stage's `args` less the `report_to` that the tracker's own flags replace."""
+    if not enabled(ctx) or not yields_to_tracking(args.get("report_to")):
+        return dict(args)
+    return {name: value for name, value in args.items() if name != "report_to"}
 
 
 def swanlab_sft_args(ctx: StageContext) -> list[str]:

@@ -13,6 +13,12 @@ def test_flags_render_each_type() -> None:
     ]
 
 
+def test_negative_floats_are_written_as_argparse_reads_numbers() -> None:
+    # argparse takes '-1e-05' for a flag (only -1 and -0.5 look like negative numbers to it).
+    assert flags({"a": -1e-05, "b": -1.5e20, "c": 1e-05, "d": -0.5, "e": -3}) == [
+        "--a", "-0.00001", "--b", "-150000000000000000000", "--c", "1e-05", "--d", "-0.5", "--e", "-3"]
+
+
 def test_flags_with_dashes_for_evalscope() -> None:
     assert flags({"eval_batch_size": 4}, dash="-") == ["--eval-batch-size", "4"]
 
