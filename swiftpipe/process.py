@@ -200,6 +200,20 @@ def group_alive(pgid: int) -> bool:
     return bool(group_members(pgid))
 
 
+def leads_group(pid: int, pgid: int) -> bool:
+    """True when process `pid` lives and leads group `pgid`: its own pid is the group's id.
+
+    A group is signalled only through a process proven to lead it; a recorded pgid alone
+    could name any group (the user's shell, swiftpipe's own).
+    """
+    if pid != pgid or pid <= 0:
+        return False
+    try:
+        return os.getpgid(pid) == pgid
+    except ProcessLookupError:
+        return False
+
+
 def group_members(pgid: int) -> list[int]:
     """PIDs of the living (not zombie) processes of group `pgid`, read from /proc."""
     members = []

@@ -16,6 +16,7 @@ from pathlib import Path
 from swiftpipe import console
 from swiftpipe.commands.recipes import find
 from swiftpipe.errors import UserError
+from swiftpipe.fsio import write_new_text
 
 TARGET = "pipeline.yaml"
 # A path starting at the recipe folder's grandparent: ../../<rest>, up to a YAML delimiter.
@@ -25,18 +26,26 @@ _UP = re.compile(r"\.\./\.\./([^\s,}\]'\"]+)")
 def init(recipe: str, directory: Path) -> int:
     found = find(recipe)
     dest = directory / TARGET
-    if dest.exists():
-        raise UserError(f"{dest}: already exists, remove it or choose another directory")
     text, missing = rewrite(found.path.read_text(encoding="utf-8"), found.path.parent, directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(dest.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, dest)
+    _write(directory, dest, text)
     console.success(f"wrote {dest} from recipe {found.name}")
     for path in missing:
         console.notice(f"{path}: not found; put your own file there or edit the path in {dest}")
     console.info(f"next: swiftpipe plan {dest} --profile smoke   (then without --profile, on the real machine)")
     return 0
+
+
+def _write(directory: Path, dest: Path, text: str) -> None:
+    """Create `dest`, never replacing anything (a file, or a symlink planted at its name)."""
+    if directory.exists() and not directory.is_dir():
+        raise UserError(f"{directory}: not a directory; name a directory for {TARGET}")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        write_new_text(dest, text)
+    except FileExistsError:
+        raise UserError(f"{dest}: already exists, remove it or choose another directory") from None
+    except OSError as exc:
+        raise UserError(f"{dest}: cannot be written ({exc.strerror or exc}); choose another directory") from None
 
 
 def rewrite(text: str, recipe_dir: Path, dest_dir: Path) -> tuple[str, list[str]]:

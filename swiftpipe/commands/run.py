@@ -25,7 +25,7 @@ def run(pipeline: Path, *, overrides: list[str], selection: Selection, keep_serv
     if job is not None:
         return run_job(loaded, job.split(","))
     names = select(loaded.graph, selection)
-    with workdir_lock(loaded.workdir) as previous:
+    with workdir_lock(loaded.workdir, f"{loaded.display_name} › workdir") as previous:
         manifest = open_manifest(loaded, previous)
         options = RunOptions(keep_serving=keep_serving)
         runner = Runner(loaded, manifest, options)

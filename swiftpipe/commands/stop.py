@@ -9,6 +9,7 @@ from swiftpipe import console
 from swiftpipe.config.load import load_pipeline
 from swiftpipe.engine.lock import workdir_lock
 from swiftpipe.engine.manifest import Manifest, load_manifest, save_manifest
+from swiftpipe.errors import UserError
 from swiftpipe.serving import serverrecord
 
 
@@ -31,12 +32,15 @@ def _cancel_jobs(manifest: Manifest, pipeline_name: str) -> int:
 def stop(pipeline: Path, *, overrides: list[str]) -> int:
     """Stop every recorded server that is still ours; exit 0 also when none is running."""
     loaded = load_pipeline(pipeline, overrides)
-    with workdir_lock(loaded.workdir):
+    with workdir_lock(loaded.workdir, f"{loaded.display_name} › workdir"):
         manifest = load_manifest(loaded.workdir)
         found = serverrecord.recorded(manifest) if manifest is not None else []
-        stopped = 0
+        stopped, refused = 0, []
         for record, key, info in found:
             result = serverrecord.stop_recorded(info)
+            if result is None and (why := serverrecord.misrecorded(info)) is not None:
+                refused.append(why)  # left recorded as running: it may still be a server
+                continue
             serverrecord.mark_stopped(record, key)
             if result is None:
                 continue
@@ -48,6 +52,8 @@ def stop(pipeline: Path, *, overrides: list[str]) -> int:
             stopped += _cancel_jobs(manifest, loaded.config.name)
         if manifest is not None and (found or stopped):
             save_manifest(manifest, loaded.workdir)
+    if refused:
+        raise UserError(f"{loaded.workdir / 'manifest.json'}: {refused[0]}")
     if not stopped:
         console.info(f"no server is running for {loaded.display_name}")
     return 0

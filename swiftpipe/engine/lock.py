@@ -7,10 +7,16 @@ holder writes its PID, host, start time and process start time (field 22 of
 that takes no lock (`plan`) can tell whether the holder still lives without mistaking
 a process that reused the PID for it. A clean exit empties the file; a killed run
 leaves its owner record, which the next run reads back (`workdir_lock` yields it).
+
+Before taking the lock, a workdir is claimed: swiftpipe writes only in a folder that is new,
+empty, or one it made (its marker `.swiftpipe-workdir`, or from earlier versions a manifest or
+this lock file), and never in the filesystem root or the home folder, so a mistyped workdir
+cannot overwrite a user's files.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -23,8 +29,12 @@ from pathlib import Path
 
 from swiftpipe import console
 from swiftpipe.errors import UserError
+from swiftpipe.fsio import write_new_text
 
 LOCK_NAME = ".swiftpipe.engine.lock"
+MARKER = ".swiftpipe-workdir"
+# Any of these in a folder shows that swiftpipe made it (a manifest or lock: an earlier version).
+OURS = (MARKER, "manifest.json", LOCK_NAME)
 
 
 @dataclass(frozen=True)
@@ -79,15 +89,45 @@ def _holder(path: Path) -> dict[str, object]:
         return {}
 
 
+def claim(workdir: Path, where: str) -> None:
+    """Make sure swiftpipe may write in `workdir`, and mark it as ours; `where` names it for messages."""
+    resolved = workdir.resolve()
+    if resolved == Path(resolved.anchor) or resolved == _home():
+        what = "the filesystem root" if resolved == Path(resolved.anchor) else "your home folder"
+        raise UserError(f"{where}: {workdir} is {what}; choose a folder of its own, e.g. runs/<name>")
+    if workdir.exists() and not workdir.is_dir():
+        raise UserError(f"{where}: {workdir} is not a directory; choose another workdir")
+    if workdir.is_dir() and not any((workdir / name).is_file() for name in OURS) and any(workdir.iterdir()):
+        raise UserError(f"{where}: {workdir} already holds files swiftpipe did not write; "
+                        "choose a new or empty folder as workdir")
+    workdir.mkdir(parents=True, exist_ok=True)
+    if not (workdir / MARKER).is_file():
+        made = {"by": "swiftpipe", "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        with contextlib.suppress(FileExistsError):  # another run marked it meanwhile
+            write_new_text(workdir / MARKER, json.dumps(made) + "\n")
+
+
+def _home() -> Path | None:
+    try:
+        return Path.home().resolve()
+    except (RuntimeError, KeyError):  # no HOME and no passwd entry: there is no home folder to protect
+        return None
+
+
 @contextmanager
-def workdir_lock(workdir: Path) -> Iterator[Owner | None]:
-    """Hold the workdir's lock for the duration of the block, or refuse at once.
+def workdir_lock(workdir: Path, where: str = "workdir") -> Iterator[Owner | None]:
+    """Claim the workdir (`claim`), then hold its lock for the duration of the block, or refuse at once.
 
     Yields the owner a killed run left in the lock file (it is gone: we hold the lock), or None.
     """
-    workdir.mkdir(parents=True, exist_ok=True)
+    claim(workdir, where)
     path = workdir / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        # O_NOFOLLOW: a symlink planted at the lock's name would have us truncate its target.
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError as exc:
+        raise UserError(f"{where}: {path}: cannot be opened as swiftpipe's lock file ({exc.strerror}); "
+                        "remove it") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -20,14 +20,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from swiftpipe.engine.status import Status
 from swiftpipe.errors import UserError
+
+# The one atomic writer (temp file created exclusively, fsync, rename); imported from here by many.
+from swiftpipe.fsio import atomic_write_text as atomic_write_text
 
 FORMAT = 1
 
@@ -77,12 +81,12 @@ class StageRecord:
     job: dict[str, Any] = field(default_factory=dict)  # the SLURM job running it: id, state, script
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> StageRecord:
-        known = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        values["status"] = _status(data.get("status"))
-        values["attempts"] = [Attempt(**{**a, "status": _status(a.get("status"))}) for a in data.get("attempts", [])]
-        values["artifacts"] = [Artifact(**a) for a in data.get("artifacts", [])]
+    def from_dict(cls, data: object, where: str = "") -> StageRecord:
+        """The record `data` holds; `ShapeError` (naming the key under `where`) when a value has the wrong type."""
+        values = check_shape(cls, data, where)
+        values["status"] = _status(values.get("status"))
+        values["attempts"] = [Attempt(**{**a, "status": _status(a.get("status"))}) for a in values.get("attempts", [])]
+        values["artifacts"] = [Artifact(**a) for a in values.get("artifacts", [])]
         return cls(**values)
 
 
@@ -91,6 +95,62 @@ def _status(value: object) -> Status:
         return Status(value)
     except ValueError:
         return Status.PENDING
+
+
+class ShapeError(ValueError):
+    """A manifest value of the wrong type, a missing or an unknown key; the message starts with its key."""
+
+
+_NAMES = {dict: "a mapping", list: "a list", str: "a string", int: "an integer", float: "a number",
+          bool: "true or false", type(None): "null"}
+
+
+def check_shape(cls: type[Any], data: object, where: str) -> dict[str, Any]:
+    """`data` as keyword arguments for the dataclass `cls`, each value checked against its field's type.
+
+    Unknown keys of a manifest or a stage record are left out (a later version may add some);
+    in an attempt or an artifact, records only swiftpipe writes, they are an error.
+    """
+    if not isinstance(data, dict):
+        raise ShapeError(f"{where}: expected a mapping, got {_name(data)}")
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for key, value in data.items():
+        at = f"{where}.{key}" if where else key
+        if key in hints:
+            values[key] = _checked(hints[key], value, at)
+        elif cls in (Attempt, Artifact):
+            raise ShapeError(f"{at}: unknown key (expected one of {', '.join(hints)})")
+    for f in dataclasses.fields(cls):
+        if f.name not in values and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise ShapeError(f"{where}.{f.name}: missing" if where else f"{f.name}: missing")
+    return values
+
+
+def _checked(hint: Any, value: object, at: str) -> Any:
+    if hint is Any or hint is Status:
+        return value  # a status is read leniently (_status)
+    options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+    for option in options:
+        origin = typing.get_origin(option) or option
+        if not _is(value, origin):
+            continue
+        item = typing.get_args(option)[-1] if origin is list else None
+        if isinstance(value, list) and dataclasses.is_dataclass(item) and isinstance(item, type):
+            return [check_shape(item, v, f"{at}[{i}]") for i, v in enumerate(value)]
+        return value
+    wanted = " or ".join(_NAMES.get(typing.get_origin(o) or o, str(o)) for o in options)
+    raise ShapeError(f"{at}: expected {wanted}, got {_name(value)}")
+
+
+def _is(value: object, kind: Any) -> bool:
+    if kind is float:
+        return type(value) in (int, float)
+    return type(value) is kind if kind in (int, bool) else isinstance(value, kind)
+
+
+def _name(value: object) -> str:
+    return _NAMES.get(type(value), type(value).__name__)
 
 
 @dataclass
@@ -112,10 +172,11 @@ class Manifest:
         return json.dumps(dataclasses.asdict(self), indent=2, ensure_ascii=False) + "\n"
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Manifest:
-        stages = {k: StageRecord.from_dict(v) for k, v in data.get("stages", {}).items()}
-        known = {f.name for f in dataclasses.fields(cls)} - {"stages"}
-        return cls(stages=stages, **{k: v for k, v in data.items() if k in known})
+    def from_dict(cls, data: object) -> Manifest:
+        """The manifest `data` holds; `ShapeError` naming the key when a value has the wrong type."""
+        values = check_shape(cls, data, "")
+        stages = values.pop("stages", {})
+        return cls(stages={k: StageRecord.from_dict(v, f"stages.{k}") for k, v in stages.items()}, **values)
 
 
 def manifest_path(workdir: Path) -> Path:
@@ -172,20 +233,13 @@ def _load(workdir: Path) -> Manifest | None:
         raise UserError(f"{path}: unreadable manifest ({exc}); move it aside to start afresh") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise UserError(f"{path}: not a swiftpipe manifest of format {FORMAT}")
-    return Manifest.from_dict(data)
+    try:
+        return Manifest.from_dict(data)
+    except ShapeError as exc:
+        raise UserError(f"{path} › {exc}; fix it or move the file aside to start afresh") from None
 
 
 def save_manifest(manifest: Manifest, workdir: Path) -> None:
     """Write atomically: a reader sees the old file or the new one, never a mix."""
     manifest.updated = now_iso()
     atomic_write_text(manifest_path(workdir), manifest.to_json())
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with tmp.open("w", encoding="utf-8") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from swiftpipe.report.model import StageRow
 
 
@@ -31,12 +29,6 @@ def reads(row: StageRow) -> str:
     """What a stage reads from: `deploy_a (server), eval-base (base)`; the slot is left out when it is
     the stage's own name (`data`)."""
     return ", ".join(stage if stage == slot else f"{stage} ({slot})" for slot, stage in row.upstream.items())
-
-
-def md_cell(text: str) -> str:
-    """Text that stays inside one Markdown table cell and shows as typed (no HTML of its own)."""
-    escaped = escape(text.replace("\\", "\\\\").replace("|", "\\|"), quote=False)
-    return " ".join(escaped.split())
 
 
 def shorten(text: str, limit: int = 300) -> str:

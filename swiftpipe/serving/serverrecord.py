@@ -1,8 +1,9 @@
 """Servers recorded in the manifest: find them, prove they are ours, stop them.
 
-A server is "ours" only while its recorded process group exists and the
-recorded PID's /proc/<pid>/cmdline is exactly the command swiftpipe started; a
-reused PID runs something else and is never signalled.
+A server is "ours" only while its recorded process group exists, the recorded PID
+leads that group (PID = PGID = os.getpgid(PID)) and its /proc/<pid>/cmdline is exactly
+the command swiftpipe started; a reused PID runs something else and is never
+signalled, and a group is never signalled through a PID that does not lead it.
 
 Servers started by this process are also kept in a small in-memory table,
 because the runner calls `close()` on a fresh stage object at the end of a run.
@@ -52,8 +53,18 @@ def read_cmdline(pid: int) -> list[str] | None:
 
 
 def is_ours(info: ServerInfo) -> bool:
-    """The recorded group is alive and its leader still runs the recorded command."""
-    return process.group_alive(info.pgid) and read_cmdline(info.pid) == info.cmdline
+    """The recorded group is alive, the recorded PID leads it and still runs the recorded command."""
+    return (process.group_alive(info.pgid) and read_cmdline(info.pid) == info.cmdline
+            and process.leads_group(info.pid, info.pgid))
+
+
+def misrecorded(info: ServerInfo) -> str | None:
+    """Why a process running the recorded command is still not signalled: its PID does not lead
+    the recorded group (a manifest edited by hand, or not written by swiftpipe); else None."""
+    if read_cmdline(info.pid) != info.cmdline or process.leads_group(info.pid, info.pgid):
+        return None
+    return (f"pid {info.pid} runs the recorded server command but does not lead process group {info.pgid} "
+            f"as the manifest says; nothing was signalled, stop it yourself (kill {info.pid})")
 
 
 def is_healthy(info: ServerInfo) -> bool:

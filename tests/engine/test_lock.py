@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from swiftpipe.engine.lock import LOCK_NAME, Owner, read_owner, start_ticks, workdir_lock
+from swiftpipe.engine.lock import LOCK_NAME, MARKER, Owner, claim, read_owner, start_ticks, workdir_lock
 from swiftpipe.errors import UserError
 
 HOLD = """
@@ -94,3 +94,32 @@ def test_the_lock_yields_the_owner_a_killed_run_left(tmp_path: Path) -> None:
     (tmp_path / LOCK_NAME).write_text("not json")
     with workdir_lock(tmp_path) as previous:
         assert previous is None
+
+
+@pytest.mark.parametrize("left", [None, "manifest.json", LOCK_NAME, MARKER])
+def test_a_new_empty_or_swiftpipe_made_folder_is_claimed_and_marked(tmp_path: Path, left: str | None) -> None:
+    workdir = tmp_path / "w"
+    if left is not None:  # a workdir of an earlier version holds a manifest or a lock, not the marker
+        workdir.mkdir()
+        (workdir / left).write_text("{}")
+        (workdir / "report.json").write_text("{}")
+    claim(workdir, "p.yaml › workdir")
+    marker = json.loads((workdir / MARKER).read_text())
+    assert marker == {} if left == MARKER else marker["by"] == "swiftpipe"  # an existing marker is kept
+    assert (workdir / "report.json").is_file() == (left is not None)
+
+
+def test_an_empty_existing_folder_is_claimed(tmp_path: Path) -> None:
+    claim(tmp_path, "workdir")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MARKER]
+
+
+def test_a_symlink_at_the_lock_name_is_not_followed(tmp_path: Path) -> None:
+    (tmp_path / MARKER).write_text("{}")
+    (tmp_path / "victim").write_text("keep me\n")
+    (tmp_path / LOCK_NAME).symlink_to(tmp_path / "victim")
+    with pytest.raises(UserError) as info, workdir_lock(tmp_path, "p.yaml › workdir"):
+        pass
+    assert str(info.value) == (f"p.yaml › workdir: {tmp_path / LOCK_NAME}: cannot be opened as swiftpipe's lock file "
+                               "(Too many levels of symbolic links); remove it")
+    assert (tmp_path / "victim").read_text() == "keep me\n"

@@ -8,6 +8,8 @@ from pathlib import Path
 from swiftpipe.engine.manifest import Manifest
 from swiftpipe.report import write_report
 from swiftpipe.report.collect import loss_curves
+from swiftpipe.report.markdown import markdown
+from swiftpipe.report.model import EvalTable, ReportData, ScoreRow, StageRow
 from swiftpipe.report.render import pretty_metric
 from tests.report.helpers import ROUGE, logging_jsonl, pipeline
 
@@ -68,3 +70,28 @@ def test_data_accounting_is_shown(tmp_path: Path) -> None:
     assert ("10 rows in: 6 train, 1 validation, 3 rejected (duplicate 1, invalid_json 2); "
             "rows in = train + val + rejected") in page
     assert 'href="../../../rejects.jsonl"' in page
+
+
+HOSTILE = "_x_ *b* [l](javascript:alert(1)) <img src=x onerror=alert(1)> `c` | ~~s~~ # h\n- item"
+SHOWN = ("\\_x\\_ \\*b\\* \\[l\\](javascript:alert(1)) &lt;img src=x onerror=alert(1)&gt; \\`c\\` \\| "
+         "\\~\\~s\\~\\~ \\# h - item")
+
+
+def test_the_markdown_report_escapes_what_swiftpipe_did_not_write() -> None:
+    stage = StageRow(HOSTILE, "eval", {}, "succeeded", None, 1.0, 1, "x) [y](javascript:z", None)
+    score = ScoreRow(HOSTILE, "<b>*m*</b>", 0.5, None)
+    data = ReportData(title=HOSTILE, pipeline="/p/`a``b`/pipeline.yaml", workdir="/w\n# h", generated="now",
+                      git=None, versions={}, stages=[stage],
+                      evals=[EvalTable(HOSTILE, HOSTILE, None, [score], [HOSTILE]),
+                             EvalTable("eval_b", "eval_b", None, [], [])],
+                      servers=[(HOSTILE, f"running at http://127.0.0.1:1/{HOSTILE}")],
+                      links=[(HOSTILE, "javascript:alert(1)")])
+    md = markdown(data, [])
+    assert md.startswith(f"# {SHOWN}\n\nswiftpipe report, now\n\n- pipeline: ```/p/`a``b`/pipeline.yaml```\n"
+                         "- workdir: `/w # h`\n")
+    assert f"- server: running at http://127.0.0.1:1/{SHOWN}\n" in md
+    assert f"\n## Evaluation: {SHOWN}\n" in md and f"| {SHOWN} | &lt;b&gt;\\*m\\*&lt;/b&gt; | 0.500 |\n" in md
+    assert f"> warning: {SHOWN}\n" in md
+    assert f"| {SHOWN} | eval | – | succeeded | – | 1.0 s | [log](x%29%20%5By%5D%28javascript%3Az) |" in md
+    assert f"- [{SHOWN}](javascript%3Aalert%281%29)" in md
+    assert "<img" not in md and "](javascript:" not in md.replace("\\]", "")  # only escaped brackets

@@ -13,8 +13,11 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from swiftpipe import process
+from swiftpipe.cli import main
+from swiftpipe.engine.manifest import Manifest, StageRecord, save_manifest
 from swiftpipe.errors import UserError
 from swiftpipe.serving import ports, serverrecord
 from swiftpipe.serving.server import Server, ServerError, ServerInfo, ServerSpec
@@ -176,3 +179,31 @@ def test_a_kept_server_outlives_its_starter_and_stop_recorded_ends_it(fake_swift
     assert result is not None and result.port_free
     assert_gone(info, tmp_path)
     assert serverrecord.stop_recorded(info) is None
+
+
+def test_a_group_is_signalled_only_through_a_pid_that_leads_it(tmp_path: Path) -> None:
+    """A manifest naming a real server-like process but another group (here pytest's own) is refused."""
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while (cmdline := serverrecord.read_cmdline(sleeper.pid) or [""])[-1] != "import time; time.sleep(60)":
+            assert time.monotonic() < deadline  # /proc shows the new command once exec is done
+            time.sleep(0.01)
+        info = ServerInfo("http://127.0.0.1:1", "http://127.0.0.1:1/v1", "127.0.0.1", 1, sleeper.pid,
+                          os.getpgid(0), "tiny", ["swift", "deploy"], cmdline, str(tmp_path / "log"), "now")
+        assert not serverrecord.is_ours(info) and serverrecord.stop_recorded(info) is None
+        why = (f"pid {sleeper.pid} runs the recorded server command but does not lead process group "
+               f"{os.getpgid(0)} as the manifest says; nothing was signalled, stop it yourself (kill {sleeper.pid})")
+        assert serverrecord.misrecorded(info) == why
+        workdir = tmp_path / "runs" / "t"
+        manifest = Manifest(str(tmp_path / "p.yaml"), str(workdir))
+        manifest.stages["deploy"] = StageRecord(kind="deploy", outputs=info.to_outputs())
+        save_manifest(manifest, workdir)
+        (tmp_path / "p.yaml").write_text("name: t\nmodel: m\n")
+        result = CliRunner().invoke(main, ["stop", str(tmp_path / "p.yaml")])
+        assert (result.exit_code, result.output) == (2, f"swiftpipe: error: {workdir / 'manifest.json'}: {why}\n")
+        assert sleeper.poll() is None  # neither it nor (we being alive) the recorded group got a signal
+        assert serverrecord.is_ours(ServerInfo(**{**info.__dict__, "pgid": sleeper.pid}))
+    finally:
+        sleeper.kill()
+        sleeper.wait()

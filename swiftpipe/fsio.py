@@ -1,0 +1,77 @@
+"""Writing files without touching anything that is not ours.
+
+Every file swiftpipe replaces is first written to a temporary file that is *created*, never
+opened: `tempfile.mkstemp` uses O_CREAT|O_EXCL (and O_NOFOLLOW), under a random name in the
+target's own folder. A name planted in advance (a file, or a symlink to something of the
+user's) can therefore never be written through; the finished file is renamed over the target,
+so a reader sees the old content or the new, never a mix.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import tempfile
+from pathlib import Path
+
+
+@functools.cache
+def _umask() -> int:
+    # Read once: os.umask can only be read by setting it, and threads may create files meanwhile.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def exclusive_temp(path: Path) -> tuple[int, Path]:
+    """A new, empty file beside `path` (open for writing, its descriptor and name).
+
+    The file gets the usual mode (0666 less the umask) rather than mkstemp's 0600, so what
+    it becomes reads as any file the user creates.
+    """
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o666 & ~_umask())
+    return fd, Path(name)
+
+
+def _written_temp(path: Path, data: bytes) -> Path:
+    """`data` in a fresh temporary file beside `path`, fsynced; the caller renames or removes it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = exclusive_temp(path)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` atomically (a symlink at `path` is replaced, not followed)."""
+    tmp = _written_temp(path, data)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Replace `path` with `text` (UTF-8) atomically."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def write_new_text(path: Path, text: str) -> None:
+    """Create `path` holding `text`, complete or not at all; `FileExistsError` if the name is taken.
+
+    A hard link puts the finished file in place only where nothing, not even a dangling
+    symlink, has that name: unlike a rename, it never replaces what is there.
+    """
+    tmp = _written_temp(path, text.encode("utf-8"))
+    try:
+        os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
