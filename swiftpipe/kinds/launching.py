@@ -160,10 +160,11 @@ def resolve(cfg: LaunchConfig, host: Host, args: dict[str, ArgValue], *, where: 
     if cfg.devices is not None:
         launch.env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, visible))
     if cfg.deepspeed is not None:
-        choice = ds.choose(cfg.deepspeed, gpu=host.gpus > 0, world_size=launch.world_size, version=host.deepspeed,
-                           python=host.python, where=f"{where}.launch.deepspeed", pipeline_dir=pipeline_dir,
-                           stage_dir=stage_dir)
+        choice = ds.choose(cfg.deepspeed, gpu=host.gpus > 0, version=host.deepspeed, python=host.python,
+                           where=f"{where}.launch.deepspeed", pipeline_dir=pipeline_dir, stage_dir=stage_dir)
         launch.argv += ["--deepspeed", choice.flag]
+        if choice.plugin is not None:
+            launch.argv += plugin_flag(args, choice.plugin)
         launch.notes.append(choice.note)
         launch.inputs["deepspeed"] = choice.fingerprint
     note = effective_batch(args, launch.world_size)[1]
@@ -172,6 +173,13 @@ def resolve(cfg: LaunchConfig, host: Host, args: dict[str, ArgValue], *, where: 
     if launch.world_size > 1 or cfg.deepspeed is not None:
         launch.inputs.update(world_size=launch.world_size, nproc_per_node=nproc, nnodes=cfg.nnodes)
     return launch
+
+
+def plugin_flag(args: dict[str, ArgValue], plugin: str) -> list[str]:
+    """`--external_plugins` with the user's own files first: swift keeps only the last such flag."""
+    given = args.get("external_plugins")
+    mine = [str(v) for v in given] if isinstance(given, list) else ([] if given is None else [str(given)])
+    return ["--external_plugins", *mine, plugin]
 
 
 def _visible(cfg: LaunchConfig, host: Host, where: str, env: dict[str, str]) -> list[int]:

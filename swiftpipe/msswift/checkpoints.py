@@ -9,9 +9,11 @@ A DeepSpeed (ZeRO) checkpoint has no optimizer.pt: its optimizer states are shar
 under `global_step<N>/`, named by the `latest` file, which the resume reads (without it
 transformers cannot resume). Such a folder is complete when `latest` names a `global_step`
 folder holding optimizer states, beside trainer_state.json and the weights as usual. A ZeRO-3
-save can leave parameters it did not gather as empty tensors in adapter_model.safetensors (seen
-with LoRA on a CPU, not every run); such a folder is incomplete too (loading it fails with
-`size mismatch ... torch.Size([0])`). The check reads only the safetensors header.
+save in which a rank that holds only its partitions writes the weights leaves them as empty
+tensors in adapter_model.safetensors (seen with LoRA on a CPU before swiftpipe passed its plugin:
+accelerate took every rank for the main one, msswift/plugins/deepspeed_cpu_world.py); such a
+folder is incomplete too (loading it fails with `size mismatch ... torch.Size([0])`), wherever it
+came from. The check reads only the safetensors header.
 """
 
 from __future__ import annotations

@@ -1,28 +1,29 @@
 """DeepSpeed for ms-swift: which config `--deepspeed` gets, on a GPU machine and on a CPU.
 
-`--deepspeed zero2|zero3|...` picks a JSON shipped inside ms-swift (swift/config/). On a
-machine without a GPU deepspeed runs with its CPU accelerator and gloo, but transformers fills
-the shipped config's `"train_batch_size": "auto"` with a world size of 1 there, and the engine
-refuses to start (`train_batch_size is not equal to micro_batch_per_gpu * gradient_acc_step *
-world_size`). Without `train_batch_size` (deepspeed derives it) ZeRO-2 and ZeRO-3 train, so on
-a CPU swiftpipe passes its own copy of the shipped config minus that key, written under the
-stage folder when the stage runs.
+`--deepspeed zero2|zero3|...` picks a JSON shipped inside ms-swift (swift/config/); a path
+passes the user's own. On a machine without a GPU deepspeed runs with its CPU accelerator and
+gloo, where accelerate records a world of one process on every rank (plugins/deepspeed_cpu_world.py
+says why and how to reproduce it): `train_batch_size: auto` filled for one process, evaluation's
+gather failing, every rank saving as the main one (ZeRO-3 LoRA weights saved as empty tensors).
+So on a CPU swiftpipe also passes that plugin as `--external_plugins`, copied under the stage
+folder when the stage runs (the run's args.json names it, and export reads it back from there).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from swiftpipe.errors import UserError
+from swiftpipe.fsio import atomic_write_text
 
 NAMES = ("zero2", "zero3", "zero2_offload", "zero3_offload")
 CHOICES = "zero2, zero3, zero2_offload, zero3_offload"
 PIN = "deepspeed==0.19.8"
+PLUGIN = Path(__file__).with_name("plugins") / "deepspeed_cpu_world.py"
 
 _VERSION_PROBE = (
     "import importlib.metadata as m, importlib.util as u\n"
@@ -35,7 +36,8 @@ _VERSION_PROBE = (
 class Choice:
     flag: str  # the value of --deepspeed
     note: str
-    fingerprint: dict[str, Any]  # what the config is; `write_to` + `config` when swiftpipe writes it
+    fingerprint: dict[str, Any]  # what the config is; `write_to` names the plugin copy a CPU run gets
+    plugin: str | None = None  # the --external_plugins file of a CPU run
 
 
 def installed_version(python: str, env: dict[str, str]) -> str | None:
@@ -47,60 +49,37 @@ def installed_version(python: str, env: dict[str, str]) -> str | None:
     return (done.stdout.strip() or None) if done.returncode == 0 else None
 
 
-def shipped_config(name: str) -> dict[str, Any]:
-    """ms-swift's own `<name>.json`, read without importing swift."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("swift")
-    folders = list(spec.submodule_search_locations or []) if spec is not None else []
-    for folder in folders:
-        path = Path(folder) / "config" / f"{name}.json"
-        if path.is_file():
-            data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-            return data
-    raise UserError(f"deepspeed {name}: ms-swift's config/{name}.json not found, "
-                    "install ms-swift (pip install -e '.[train]')")
-
-
-def cpu_config(name: str) -> dict[str, Any]:
-    """The shipped config without `train_batch_size` (see the module docstring)."""
-    config = shipped_config(name)
-    config.pop("train_batch_size", None)
-    return config
-
-
-def choose(value: str, *, gpu: bool, world_size: int, version: str | None, python: str, where: str,
-           pipeline_dir: Path, stage_dir: Path) -> Choice:
+def choose(value: str, *, gpu: bool, version: str | None, python: str, where: str, pipeline_dir: Path,
+           stage_dir: Path) -> Choice:
     """The config for `launch.deepspeed: value`; UserError when it cannot work here."""
     if version is None:
         raise UserError(f"{where}: deepspeed is not installed in {python}, "
                         f"pip install '{PIN}' there (or pip install -e '.[train]')")
     if value in NAMES:
-        return _named(value, gpu=gpu, version=version, stage_dir=stage_dir, where=where)
+        if gpu:
+            return Choice(value, f"deepspeed: {value} (ms-swift's config, deepspeed {version})", {"name": value})
+        if value.endswith("_offload"):
+            raise UserError(f"{where}: {value} offloads GPU memory to the CPU but this machine has no GPU, "
+                            f"use {value.removesuffix('_offload')}")
+        return _on_cpu(value, f"{value} (ms-swift's config)", {"name": value}, version, stage_dir)
     path = Path(value) if Path(value).is_absolute() else (pipeline_dir / value)
-    config = read_json(path, where)
-    if not gpu and world_size > 1 and config.get("train_batch_size") == "auto":
-        raise UserError(f"{where}: {path}: train_batch_size 'auto' fails on a CPU (transformers fills it with "
-                        "world size 1), remove train_batch_size from the file")
+    read_json(path, where)
     from swiftpipe.engine.fingerprint import file_digest
 
-    return Choice(str(path), f"deepspeed: {path} (deepspeed {version})",
-                  {"path": str(path), "sha256": file_digest(path)})
-
-
-def _named(name: str, *, gpu: bool, version: str, stage_dir: Path, where: str) -> Choice:
+    fingerprint = {"path": str(path), "sha256": file_digest(path)}
     if gpu:
-        return Choice(name, f"deepspeed: {name} (ms-swift's config, deepspeed {version})", {"name": name})
-    if name.endswith("_offload"):
-        raise UserError(f"{where}: {name} offloads GPU memory to the CPU but this machine has no GPU, "
-                        f"use {name.removesuffix('_offload')}")
-    path = stage_dir / f"deepspeed-{name}.json"
-    # Seen with ms-swift 4.6, deepspeed 0.19.8, LoRA: checkpoints.py skips such saves as incomplete.
-    warning = ("; ZeRO-3 on a CPU sometimes saves LoRA weights as empty tensors, and such checkpoints "
-               "are skipped" if name == "zero3" else "")
-    return Choice(str(path), f"deepspeed: {name} on the CPU (deepspeed {version}): ms-swift's {name}.json "
-                             f"without train_batch_size, written to {path}{warning}",
-                  {"name": name, "write_to": str(path), "config": cpu_config(name)})
+        return Choice(str(path), f"deepspeed: {path} (deepspeed {version})", fingerprint)
+    return _on_cpu(str(path), str(path), fingerprint, version, stage_dir)
+
+
+def _on_cpu(flag: str, what: str, fingerprint: dict[str, Any], version: str, stage_dir: Path) -> Choice:
+    """A CPU run: the config as chosen, plus the plugin that gives accelerate the real world size."""
+    from swiftpipe.engine.artifacts import sha256_file
+
+    copy = stage_dir / "swift-plugins" / PLUGIN.name
+    note = (f"deepspeed: {what} on the CPU (deepspeed {version}), with --external_plugins {copy}: "
+            "accelerate's world size under DeepSpeed without a GPU")
+    return Choice(flag, note, {**fingerprint, "write_to": str(copy), "plugin_sha256": sha256_file(PLUGIN)}, str(copy))
 
 
 def read_json(path: Path, where: str) -> dict[str, Any]:
@@ -116,15 +95,8 @@ def read_json(path: Path, where: str) -> dict[str, Any]:
 
 
 def write_config(fingerprint: dict[str, Any]) -> None:
-    """Write the config a CPU run uses (atomically), when the plan chose one of swiftpipe's own."""
+    """Copy the CPU plugin where the plan said (atomically), when it chose one; else do nothing."""
     target = fingerprint.get("write_to")
     if not target:
         return
-    path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        json.dump(fingerprint["config"], f, indent=2)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    atomic_write_text(Path(target), PLUGIN.read_text(encoding="utf-8"))

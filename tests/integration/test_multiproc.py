@@ -2,11 +2,14 @@
 
 Each run is small (the tiny model, a few steps); two processes fit the two cores CI has.
 The first DeepSpeed run on a machine compiles deepspeed's CPU communication op (cached after).
+DeepSpeed on the CPU needs swiftpipe's plugin (msswift/plugins/deepspeed_cpu_world.py); the
+probe below shows the accelerate bug it works around, and that the plugin fixes it.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import signal
 import subprocess
 import sys
@@ -16,6 +19,8 @@ from typing import Any
 
 import pytest
 
+from swiftpipe.kinds.launching import free_port
+from swiftpipe.msswift import deepspeed
 from swiftpipe.msswift.checkpoints import inspect, last_complete
 from tests.conftest import _leftovers
 from tests.integration.tiny import swiftpipe, write_train
@@ -25,8 +30,11 @@ pytestmark = pytest.mark.integration
 
 
 
-def write_project(root: Path, model: Path, launch: str, *, max_steps: int = 4, export: bool = False) -> Path:
+def write_project(root: Path, model: Path, launch: str, *, max_steps: int = 4, export: bool = False,
+                  val: bool = False) -> Path:
     write_train(root / "train.jsonl", 16)
+    if val:  # evaluation every 2 steps on 4 rows of its own
+        write_train(root / "val.jsonl", 4)
     (root / "pipeline.yaml").write_text(f"""
 name: mp
 model: {model}
@@ -35,7 +43,7 @@ template: qwen3
 stages:
   sft:
     dataset: [train.jsonl]
-    launch: {launch}
+""" + ("    val_dataset: [val.jsonl]\n" if val else "") + f"""    launch: {launch}
     args:
       max_steps: {max_steps}
       save_steps: 2
@@ -45,7 +53,7 @@ stages:
       bf16: false
       report_to: none
       dataloader_num_workers: 0
-""" + ("  export:\n    checkpoint: last\n" if export else ""))
+""" + ("      eval_steps: 2\n" if val else "") + ("  export:\n    checkpoint: last\n" if export else ""))
     return root
 
 
@@ -87,28 +95,70 @@ def test_two_processes_train_export_and_skip_like_one(tmp_path: Path, tiny_model
     assert "sft: skipped (up to date)" in again.stderr and "export: skipped (up to date)" in again.stderr
 
 
-def test_zero3_trains_on_the_cpu_with_two_processes(tmp_path: Path, tiny_model: Path) -> None:
-    project = write_project(tmp_path, tiny_model, "{nproc_per_node: 2, deepspeed: zero3}")
+def adapter_sizes(checkpoint: Path) -> dict[str, int]:
+    """The number of elements of each tensor in a checkpoint's adapter_model.safetensors."""
+    from safetensors import safe_open
+
+    with safe_open(str(checkpoint / "adapter_model.safetensors"), "pt") as f:
+        return {key: math.prod(f.get_slice(key).get_shape()) for key in f.keys()}  # noqa: SIM118
+
+
+def test_zero3_trains_evaluates_saves_and_merges_on_the_cpu(tmp_path: Path, tiny_model: Path) -> None:
+    project = write_project(tmp_path, tiny_model, "{nproc_per_node: 2, deepspeed: zero3}", export=True, val=True)
     done = swiftpipe("run", "pipeline.yaml", cwd=project)
+    assert done.returncode == 0, done.stderr[-3000:]
     sft = sft_record(project)
-    written = project / "runs" / "mp" / "sft" / "deepspeed-zero3.json"
-    assert sft["argv"][-2:] == ["--deepspeed", str(written)]
-    config = json.loads(written.read_text())
-    assert "train_batch_size" not in config and config["zero_optimization"]["stage"] == 3
+    plugin = project / "runs" / "mp" / "sft" / "swift-plugins" / "deepspeed_cpu_world.py"
+    assert sft["argv"][-4:] == ["--deepspeed", "zero3", "--external_plugins", str(plugin)]
+    assert plugin.read_text() == deepspeed.PLUGIN.read_text()
     assert "world_size: 2, local_world_size: 2" in sft_log(project)
-    last = inspect(Path(sft["outputs"]["run_dir"]) / "checkpoint-4")
-    shards = sorted(p.name for p in (last.path / "global_step4").glob("*optim_states.pt"))
-    assert shards == [f"zero_pp_rank_{r}_mp_rank_00_optim_states.pt" for r in (0, 1)]
-    assert not (last.path / "optimizer.pt").exists() and last.zero
-    if last.complete:
-        assert done.returncode == 0, done.stderr[-3000:]
-        assert sft["outputs"]["last_checkpoint"] == str(last.path)
-    else:
-        # ms-swift 4.6 + deepspeed 0.19.8 on a CPU sometimes save ZeRO-3 LoRA weights as empty
-        # tensors; swiftpipe must then refuse the checkpoint instead of handing it to export.
-        assert last.problem is not None and "empty tensor(s) in adapter_model.safetensors" in last.problem
-        assert done.returncode == 1 and sft["status"] == "failed"
-        assert sft["message"] == f"{sft['outputs']['run_dir']}: swift sft reported no complete last checkpoint"
+    run_dir = Path(sft["outputs"]["run_dir"])
+    logged = [json.loads(line) for line in (run_dir / "logging.jsonl").read_text().splitlines()]
+    # Evaluation gathered both ranks' losses at steps 2 and 4 (it failed in that gather before).
+    assert [e["global_step/max_steps"] for e in logged if "eval_loss" in e] == ["2/4", "4/4"]
+    # Each rank read half of the 16 rows: one optimizer step (16 rows) per epoch, not two.
+    assert [e["epoch"] for e in logged if "loss" in e] == [1.0, 2.0, 3.0, 4.0]
+    for step in (2, 4):
+        ckpt = inspect(run_dir / f"checkpoint-{step}")
+        assert (ckpt.complete, ckpt.zero, ckpt.problem) == (True, True, None)
+        shards = sorted(p.name for p in (ckpt.path / f"global_step{step}").glob("*optim_states.pt"))
+        assert shards == [f"zero_pp_rank_{r}_mp_rank_00_optim_states.pt" for r in (0, 1)]
+        sizes = adapter_sizes(ckpt.path)
+        assert len(sizes) == 28 and all(n > 0 for n in sizes.values()), sizes  # 2 layers x 7 modules x A, B
+    assert sft["outputs"]["last_checkpoint"] == str(run_dir / "checkpoint-4")
+    export = json.loads((project / "runs" / "mp" / "manifest.json").read_text())["stages"]["export"]
+    assert export["outputs"]["checkpoint"] == str(run_dir / "checkpoint-4")
+    assert (Path(export["outputs"]["merged_dir"]) / "model.safetensors").is_file()
+
+
+WORLD_PROBE = """
+import sys
+import torch.distributed as dist
+from swift.utils import import_external_file
+from transformers import TrainingArguments
+
+def seen():
+    args = TrainingArguments(output_dir=sys.argv[2], report_to="none", deepspeed={
+        "zero_optimization": {"stage": 3}, "train_batch_size": "auto", "train_micro_batch_size_per_gpu": "auto"})
+    return args.world_size, args.process_index, args.should_save
+
+without = seen()
+import_external_file(sys.argv[1])  # what swift sft does with --external_plugins
+print(f"rank {dist.get_rank()} of {dist.get_world_size()}: without {without}, with {seen()}", flush=True)
+"""
+
+
+def test_the_cpu_plugin_gives_the_trainer_the_real_world_size(tmp_path: Path) -> None:
+    # accelerate's PartialState under DeepSpeed without a GPU records a world of one on every rank;
+    # the first half shows that bug is still there (drop the plugin when it is fixed upstream).
+    (tmp_path / "probe.py").write_text(WORLD_PROBE)
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+                           str(free_port()), str(tmp_path / "probe.py"), str(deepspeed.PLUGIN), str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = sorted(line for line in done.stdout.splitlines() if line.startswith("rank "))
+    assert lines == ["rank 0 of 2: without (1, 0, True), with (2, 0, True)",
+                     "rank 1 of 2: without (1, 0, True), with (2, 1, False)"]
 
 
 def wait_for_complete(proc: subprocess.Popen[bytes], folder: Path, pattern: str, timeout: float) -> bool:
@@ -157,7 +207,8 @@ def test_zero2_resumes_from_its_zero_checkpoint_after_an_interruption(tmp_path: 
     assert second.returncode == 0, second.stderr[-3000:]
     sft = sft_record(project)
     assert sft["argv"][-2:] == ["--resume_from_checkpoint", str(ckpt.path)]
-    assert "train_batch_size" not in json.loads((project / "runs" / "mp" / "sft" / "deepspeed-zero2.json").read_text())
+    assert sft["argv"][-6:-2] == ["--deepspeed", "zero2", "--external_plugins",
+                                  str(project / "runs" / "mp" / "sft" / "swift-plugins" / "deepspeed_cpu_world.py")]
     last = inspect(Path(sft["outputs"]["last_checkpoint"]))
     assert (last.step, last.complete, last.zero) == (6, True, True)
     assert sft["metrics"]["global_step"] == 6

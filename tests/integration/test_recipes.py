@@ -1,7 +1,7 @@
 """Every shipped recipe's smoke profile, run for real on the CPU (swift, evalscope, tiny model).
 
 The multi-GPU recipes run with 2 CPU processes (launch.nproc_per_node: 2 in their smoke profile;
-DeepSpeed ZeRO-2 on its CPU accelerator for zero3-alpaca-4gpu). Each runs in a workdir of its own
+DeepSpeed ZeRO-3 on its CPU accelerator for zero3-alpaca-4gpu). Each runs in a workdir of its own
 and, where it serves a model, on a free port.
 """
 

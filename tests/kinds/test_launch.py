@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -36,26 +36,33 @@ def refused(cfg: LaunchConfig, host: Host, tmp_path: Path) -> str:
 
 def test_two_processes_with_zero3_on_the_cpu(tmp_path: Path) -> None:
     launch = go(LaunchConfig(nproc_per_node=2, deepspeed="zero3"), CPU, tmp_path)
-    written = tmp_path / "sft" / "deepspeed-zero3.json"
-    assert launch.argv == ["--deepspeed", str(written)]
+    plugin = tmp_path / "sft" / "swift-plugins" / "deepspeed_cpu_world.py"
+    assert launch.argv == ["--deepspeed", "zero3", "--external_plugins", str(plugin)]
     assert launch.env == {"NPROC_PER_NODE": "2", "MASTER_PORT": launch.env["MASTER_PORT"]}
     assert 1024 <= int(launch.env["MASTER_PORT"]) <= 65535
     assert launch.notes == [
         "world size 2 (2 process(es) x 1 machine(s), on the CPU, gloo)",
         f"master port {launch.env['MASTER_PORT']} (auto: a free port; not part of the fingerprint)",
-        f"deepspeed: zero3 on the CPU (deepspeed 0.19.8): ms-swift's zero3.json without train_batch_size, "
-        f"written to {written}; ZeRO-3 on a CPU sometimes saves LoRA weights as empty tensors, and such "
-        "checkpoints are skipped",
+        f"deepspeed: zero3 (ms-swift's config) on the CPU (deepspeed 0.19.8), with --external_plugins {plugin}: "
+        "accelerate's world size under DeepSpeed without a GPU",
         "effective batch 16 = per_device_train_batch_size 1 x gradient_accumulation_steps 8 "
         "(ms-swift's default: ceil(16 / 1 / 2)) x world size 2",
     ]
-    config = launch.inputs["deepspeed"]["config"]
-    assert "train_batch_size" not in config and config["train_micro_batch_size_per_gpu"] == "auto"
-    assert config["zero_optimization"]["stage"] == 3
-    assert {k: v for k, v in launch.inputs.items() if k != "deepspeed"} == {
+    source = deepspeed.PLUGIN.read_text()
+    assert launch.inputs == {
+        "deepspeed": {"name": "zero3", "write_to": str(plugin),
+                      "plugin_sha256": hashlib.sha256(source.encode()).hexdigest()},
         "world_size": 2, "nproc_per_node": 2, "nnodes": 1}
+    assert not plugin.exists()  # written when the stage runs, not by plan
     deepspeed.write_config(launch.inputs["deepspeed"])
-    assert json.loads(written.read_text()) == config
+    assert plugin.read_text() == source and [p.name for p in plugin.parent.iterdir()] == [plugin.name]
+
+
+def test_the_users_own_plugins_stay_beside_the_cpu_plugin(tmp_path: Path) -> None:
+    plugin = str(tmp_path / "sft" / "swift-plugins" / "deepspeed_cpu_world.py")
+    for given, mine in ((["a.py", "b.py"], ["a.py", "b.py"]), ("a.py", ["a.py"])):
+        launch = go(LaunchConfig(deepspeed="zero2"), CPU, tmp_path, args={"external_plugins": given})
+        assert launch.argv == ["--deepspeed", "zero2", "--external_plugins", *mine, plugin]
 
 
 def test_a_four_gpu_zero3_stage_on_a_cpu_machine_is_refused(tmp_path: Path) -> None:
@@ -123,14 +130,16 @@ def test_a_deepspeed_json_file(tmp_path: Path) -> None:
         "enclosed in double quotes: line 1 column 35 (char 34)), fix the file or use zero2 or zero3")
     assert refused(LaunchConfig(deepspeed="none.json"), CPU, tmp_path) == (
         f"stages.sft.launch.deepspeed: {tmp_path / 'none.json'}: no such file")
-    (tmp_path / "auto.json").write_text('{"train_batch_size": "auto"}')
-    assert refused(LaunchConfig(nproc_per_node=2, deepspeed="auto.json"), CPU, tmp_path) == (
-        f"stages.sft.launch.deepspeed: {tmp_path / 'auto.json'}: train_batch_size 'auto' fails on a CPU "
-        "(transformers fills it with world size 1), remove train_batch_size from the file")
-    (tmp_path / "ok.json").write_text('{"zero_optimization": {"stage": 2}}')
+    (tmp_path / "ok.json").write_text('{"train_batch_size": "auto", "zero_optimization": {"stage": 2}}')
     launch = go(LaunchConfig(nproc_per_node=2, deepspeed="ok.json"), CPU, tmp_path)
-    assert launch.argv == ["--deepspeed", str(tmp_path / "ok.json")]
-    assert set(launch.inputs["deepspeed"]) == {"path", "sha256"}
+    plugin = tmp_path / "sft" / "swift-plugins" / "deepspeed_cpu_world.py"
+    assert launch.argv == ["--deepspeed", str(tmp_path / "ok.json"), "--external_plugins", str(plugin)]
+    assert launch.notes[2] == (f"deepspeed: {tmp_path / 'ok.json'} on the CPU (deepspeed 0.19.8), with "
+                               f"--external_plugins {plugin}: accelerate's world size under DeepSpeed without a GPU")
+    assert set(launch.inputs["deepspeed"]) == {"path", "sha256", "write_to", "plugin_sha256"}
+    on_gpus = go(LaunchConfig(nproc_per_node=2, deepspeed="ok.json"), GPUS, tmp_path)
+    assert on_gpus.argv == ["--deepspeed", str(tmp_path / "ok.json")]
+    assert set(on_gpus.inputs["deepspeed"]) == {"path", "sha256"}
 
 
 def test_metrics_of_a_finished_stage() -> None:
@@ -168,7 +177,8 @@ def test_the_port_is_not_part_of_the_fingerprint(pipeline: Path, monkeypatch: py
     second = sft_plan(pipeline, monkeypatch, "stages.sft.launch.master_port=29533")
     assert second.env["MASTER_PORT"] == "29533" and first.env["MASTER_PORT"] != "29533"
     assert first.env["NPROC_PER_NODE"] == "2"
-    assert first.argv[-2:] == ["--deepspeed", str(pipeline.parent / "runs" / "t" / "sft" / "deepspeed-zero2.json")]
+    plugin = pipeline.parent / "runs" / "t" / "sft" / "swift-plugins" / "deepspeed_cpu_world.py"
+    assert first.argv[-4:] == ["--deepspeed", "zero2", "--external_plugins", str(plugin)]
     assert fingerprint(first.inputs) == fingerprint(second.inputs)
     one = sft_plan(pipeline, monkeypatch, "stages.sft.launch.nproc_per_node=1")
     assert fingerprint(one.inputs) != fingerprint(first.inputs)
