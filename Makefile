@@ -9,8 +9,11 @@ SWIFTPIPE := $(BIN)/swiftpipe
 TORCH_CPU ?= torch==2.13.0
 TINY_MODEL ?= models/tiny-qwen3
 STAMP    := $(VENV)/.swiftpipe-installed
+# More options for every pipeline command, e.g. SET='--set workdir=/tmp/w' (the demo's workdir
+# also follows SWIFTPIPE_WORKDIR).
+SET      ?=
 
-.PHONY: install demo run sft export deploy eval stop status plan report tiny-model test test-unit lint clean
+.PHONY: install demo run data sft export deploy eval stop status plan report tiny-model test test-unit lint clean
 
 install: $(STAMP)
 
@@ -30,19 +33,22 @@ tiny-model: install
 	$(SWIFTPIPE) tiny-model $(TINY_MODEL)
 
 demo: install tiny-model
-	$(SWIFTPIPE) run $(PIPELINE)
+	$(SWIFTPIPE) run $(PIPELINE) $(SET)
 
 run: install
-	$(SWIFTPIPE) run $(PIPELINE)
+	$(SWIFTPIPE) run $(PIPELINE) $(SET)
 
-sft export deploy eval: install
-	$(SWIFTPIPE) run $(PIPELINE) --only $@
+# A stage target builds that stage and whatever it needs that is not up to date, as make does
+# with prerequisites; `make deploy` leaves the server up for `make eval`. One stage alone:
+# swiftpipe run --only STAGE.
+data sft export deploy eval: install
+	$(SWIFTPIPE) run $(PIPELINE) --until $@ $(SET)
 
 stop: install
-	$(SWIFTPIPE) stop $(PIPELINE)
+	$(SWIFTPIPE) stop $(PIPELINE) $(SET)
 
 status plan report: install
-	$(SWIFTPIPE) $@ $(PIPELINE)
+	$(SWIFTPIPE) $@ $(PIPELINE) $(SET)
 
 test: install tiny-model
 	$(BIN)/python -m pytest -q
@@ -56,3 +62,10 @@ lint: install
 
 clean:
 	rm -rf runs .pytest_cache .mypy_cache .ruff_cache
+
+# The GPU check's offline bundle, bench/gpu/bundle/ (at most 50 MiB): wheels of what a bare GPU
+# machine lacks, for its Python 3.12; bench/gpu/run.sh installs it there with no index.
+# Needs PyPI and a Python 3.12 here (GPU_PYTHON=... if it is not found).
+.PHONY: gpu-bundle
+gpu-bundle:
+	$(PYTHON) bench/gpu/bundle.py $(if $(GPU_PYTHON),--python $(GPU_PYTHON))

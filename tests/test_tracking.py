@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,9 @@ from swiftpipe import tracking
 from swiftpipe.config.load import load_pipeline
 from swiftpipe.engine.stage import StageContext
 from swiftpipe.errors import UserError
+from swiftpipe.kinds import get_kind
 from tests.conftest import stage_context
+from tests.integration.tiny import swiftpipe, write_train
 
 
 def ctx_for(tmp_path: Path, tracking_yaml: str) -> StageContext:
@@ -66,3 +69,65 @@ def test_eval_logging_gets_the_key_routed_from_the_training_stages_swanlab_token
     ctx = stage_context(load_pipeline(tmp_path / "pipeline.yaml", []), "sft")
     env = tracking._env(ctx)
     assert env["SWANLAB_API_KEY"] == "sl-from-args" and env["A"] == "b"
+
+
+def sft_argv(tmp_path: Path, args_yaml: str, tracking_yaml: str, overrides: list[str] | None = None) -> list[str]:
+    """The planned `swift sft` argv of a one-stage pipeline with these args and tracking."""
+    (tmp_path / "train.jsonl").write_text("")
+    (tmp_path / "m").mkdir(exist_ok=True)
+    (tmp_path / "pipeline.yaml").write_text(f"name: demo\nmodel: m\nstages: {{sft: {{dataset: [train.jsonl], "
+                                            f"args: {args_yaml}}}}}\n{tracking_yaml}")
+    ctx = stage_context(load_pipeline(tmp_path / "pipeline.yaml", overrides or []), "sft")
+    return [str(a) for a in get_kind("sft").stage().plan(ctx).argv]
+
+
+def report_to(argv: list[str]) -> list[str]:
+    return [argv[i + 1] for i, a in enumerate(argv) if a == "--report_to"]
+
+
+def test_the_tracker_replaces_report_to_none(tmp_path: Path) -> None:
+    # The demo writes report_to: none (no tensorboard); switching tracking on must need nothing else.
+    argv = sft_argv(tmp_path, "{report_to: none}", "tracking: {backend: none}\n",
+                    ["tracking.backend=swanlab", "tracking.mode=local"])
+    assert report_to(argv) == ["swanlab"]
+    assert argv[argv.index("--swanlab_mode") + 1] == "local"
+
+
+def test_report_to_none_stays_when_tracking_is_off(tmp_path: Path) -> None:
+    assert report_to(sft_argv(tmp_path, "{report_to: none}", "")) == ["none"]
+
+
+def test_a_null_report_to_drops_the_flag_with_tracking_on_or_off(tmp_path: Path) -> None:
+    assert report_to(sft_argv(tmp_path, "{report_to: null}", "")) == []
+    on = sft_argv(tmp_path, "{report_to: none}", "tracking: {backend: swanlab}\n", ["stages.sft.args.report_to=null"])
+    assert report_to(on) == ["swanlab"]
+
+
+def test_which_report_to_values_yield_to_the_tracker() -> None:
+    assert [tracking.yields_to_tracking(v) for v in (None, "none", ["none"], "tensorboard", ["swanlab"])] == [
+        True, True, True, False, False]
+
+
+@pytest.mark.integration
+def test_a_real_sft_with_local_swanlab_logs_under_the_workdir(tmp_path: Path, tiny_model: Path) -> None:
+    # The demo's way: report_to: none in the file, tracking switched on from the command line.
+    write_train(tmp_path / "train.jsonl", 8)
+    (tmp_path / "pipeline.yaml").write_text(f"""
+name: it
+model: {tiny_model}
+model_type: qwen3
+template: qwen3
+stages:
+  sft:
+    dataset: [train.jsonl]
+    args: {{max_steps: 2, save_steps: 2, logging_steps: 1, torch_dtype: float32, fp16: false, bf16: false,
+            dataloader_num_workers: 0, report_to: none}}
+""")
+    done = swiftpipe("run", "pipeline.yaml", "--set", "tracking.backend=swanlab", "--set", "tracking.mode=local",
+                     cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    workdir = tmp_path / "runs" / "it"
+    runs = list((workdir / "swanlog").glob("run-*"))
+    assert len(runs) == 1 and (runs[0] / "files" / "config.yaml").is_file(), runs
+    argv = json.loads((workdir / "manifest.json").read_text())["stages"]["sft"]["argv"]
+    assert report_to(argv) == ["swanlab"]

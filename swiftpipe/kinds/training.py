@@ -87,7 +87,7 @@ class TrainingStage(FileStage):
             argv += ["--val_dataset", *val]
         argv += ["--output_dir", str(ctx.stage_dir)]
         argv += flags(self._defaults(ctx, cfg))
-        argv += flags(args)
+        argv += flags(tracking.training_args(ctx, args))
         launch = self._launch(ctx, cfg, env)
         env.update(launch.env)
         argv += launch.argv

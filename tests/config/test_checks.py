@@ -282,3 +282,16 @@ def test_a_duplicate_inside_an_anchor_is_reported_once(write_pipeline: Write) ->
             + "  a: {kind: sft, <<: *train}\n  b: {kind: sft, <<: *train}\n")
     assert exact(write_pipeline, text) == [
         "pipeline.yaml:3 › x-train: duplicate key 'resume' (first at line 2); YAML keeps only the last one"]
+
+
+@pytest.mark.parametrize("value", ["none", "null", "[none]"])
+def test_tracking_takes_over_a_report_to_that_is_none_or_null(write_pipeline: Write, value: str) -> None:
+    text = edit("{num_train_epochs: 1}", f"{{num_train_epochs: 1, report_to: {value}}}")
+    loaded = load_pipeline(write_pipeline(text), ["tracking.backend=swanlab", "tracking.mode=local"], env={})
+    assert loaded.config.tracking.backend == "swanlab"
+
+
+def test_a_report_to_that_competes_with_tracking_is_refused(write_pipeline: Write) -> None:
+    text = edit("{num_train_epochs: 1}", "{num_train_epochs: 1, report_to: tensorboard}")
+    assert exact(write_pipeline, text, ["tracking.backend=swanlab"]) == [
+        "pipeline.yaml:12 › stages.sft.args.report_to: set by 'tracking'; remove it here"]
