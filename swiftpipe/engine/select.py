@@ -26,6 +26,8 @@ class Selection:
 def select(graph: Graph, sel: Selection) -> list[str]:
     """The selected stage names, in graph order."""
     names = graph.names
+    if not names:
+        raise UserError("the pipeline has no stage: add one under 'stages:' (or a top-level 'data:')")
     for flag, value in (("--only", sel.only), ("--from", sel.from_stage), ("--until", sel.until)):
         if value is not None and value not in names:
             raise UserError(f"{flag} {value}: not a stage of this pipeline (stages: {', '.join(names)})")

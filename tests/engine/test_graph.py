@@ -129,3 +129,10 @@ def test_from_selects_the_stage_and_what_depends_on_it(write_pipeline: Write) ->
     with pytest.raises(UserError) as info:
         select(g, Selection(from_stage="b", until="ea"))
     assert str(info.value) == "--from b and --until ea select no stage: ea does not depend on b"
+
+
+def test_a_pipeline_without_stages_says_so(write_pipeline: Write) -> None:
+    path = write_pipeline("name: g\nmodel: m\nstages: {}\n")
+    with pytest.raises(UserError) as info:
+        select(load_pipeline(path, env={}).graph, Selection())
+    assert str(info.value) == "the pipeline has no stage: add one under 'stages:' (or a top-level 'data:')"
