@@ -10,6 +10,7 @@ from swiftpipe.argv import mask_argv, mask_env, shell_line
 from swiftpipe.config.load import load_pipeline
 from swiftpipe.engine.decide import Decision
 from swiftpipe.engine.graph import Graph
+from swiftpipe.engine.lock import check_workdir
 from swiftpipe.engine.manifest import Manifest, load_manifest
 from swiftpipe.engine.recover import recover_for_plan
 from swiftpipe.engine.runner import Runner
@@ -19,6 +20,7 @@ from swiftpipe.engine.select import Selection, select
 def plan(pipeline: Path, *, overrides: list[str], selection: Selection) -> int:
     loaded = load_pipeline(pipeline, overrides)
     names = select(loaded.graph, selection)
+    check_workdir(loaded.workdir, f"{loaded.display_name} › workdir")
     manifest = load_manifest(loaded.workdir) or Manifest(str(loaded.source), str(loaded.workdir))
     recover_for_plan(manifest, loaded.workdir)  # in memory only: plan writes nothing
     decisions = Runner(loaded, manifest).preflight(names, selection)

@@ -91,6 +91,16 @@ def _holder(path: Path) -> dict[str, object]:
 
 def claim(workdir: Path, where: str) -> None:
     """Make sure swiftpipe may write in `workdir`, and mark it as ours; `where` names it for messages."""
+    check_workdir(workdir, where)
+    workdir.mkdir(parents=True, exist_ok=True)
+    if not (workdir / MARKER).is_file():
+        made = {"by": "swiftpipe", "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+        with contextlib.suppress(FileExistsError):  # another run marked it meanwhile
+            write_new_text(workdir / MARKER, json.dumps(made) + "\n")
+
+
+def check_workdir(workdir: Path, where: str) -> None:
+    """Refuse a workdir swiftpipe may not write in (without writing anything: `plan` asks too)."""
     resolved = workdir.resolve()
     if resolved == Path(resolved.anchor) or resolved == _home():
         what = "the filesystem root" if resolved == Path(resolved.anchor) else "your home folder"
@@ -100,11 +110,6 @@ def claim(workdir: Path, where: str) -> None:
     if workdir.is_dir() and not any((workdir / name).is_file() for name in OURS) and any(workdir.iterdir()):
         raise UserError(f"{where}: {workdir} already holds files swiftpipe did not write; "
                         "choose a new or empty folder as workdir")
-    workdir.mkdir(parents=True, exist_ok=True)
-    if not (workdir / MARKER).is_file():
-        made = {"by": "swiftpipe", "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-        with contextlib.suppress(FileExistsError):  # another run marked it meanwhile
-            write_new_text(workdir / MARKER, json.dumps(made) + "\n")
 
 
 def _home() -> Path | None:

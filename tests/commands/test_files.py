@@ -108,9 +108,10 @@ def test_the_root_or_home_folder_is_never_a_workdir(
     (tmp_path / "home").mkdir()
     (tmp_path / "p.yaml").write_text(PIPELINE)
     value = str(tmp_path / "home") if workdir == "HOME" else workdir
-    assert refused("run", str(tmp_path / "p.yaml"), "--set", f"workdir={value}") == (
-        f"swiftpipe: error: {tmp_path / 'p.yaml'} › workdir: {value} is {what}; "
-        "choose a folder of its own, e.g. runs/<name>")
+    for command in ("run", "plan"):  # plan writes nothing, but says so before a run would
+        assert refused(command, str(tmp_path / "p.yaml"), "--set", f"workdir={value}") == (
+            f"swiftpipe: error: {tmp_path / 'p.yaml'} › workdir: {value} is {what}; "
+            "choose a folder of its own, e.g. runs/<name>")
     assert os.listdir(tmp_path / "home") == []
 
 
