@@ -179,7 +179,7 @@ def tiny_model(directory: Path, force: bool) -> None:
               help="Model directory with tokenizer.json, for token lengths.")
 @click.option("--max-length", type=int, help="Reject rows longer than this many tokens (as swift sft counts them).")
 @click.option("--exact/--no-exact", default=None,
-              help="Token lengths from ms-swift's own template (exact, slower) or an estimate that errs high."
+              help="Token lengths from ms-swift's own template (exact) or an estimate that errs high."
                    " Default: exact when --max-length is given, ms-swift is installed and --tokenizer is a model.")
 @click.option("--template", metavar="NAME", help="ms-swift --template for exact lengths (default: the model's).")
 @click.option("--model-type", metavar="NAME", help="ms-swift --model_type for exact lengths (default: the model's).")
@@ -189,13 +189,19 @@ def tiny_model(directory: Path, force: bool) -> None:
 @click.option("--multimodal/--no-multimodal", default=True, show_default=True,
               help="Keep images/audios/videos (paths made absolute and checked); --no-multimodal rejects such rows.")
 @click.option("--strict", is_flag=True, help="Reject rows holding a {{placeholder}} (default: count them).")
+@click.option("--media-root", type=click.Path(path_type=Path),
+              help="Folder that media paths must lie in (default: each input file's own folder).")
 @click.option("--system-template", metavar="TEXT",
               help="System line from row fields, e.g. 'reasoning language: {reasoning_language}'.")
+@click.option("--max-row-bytes", type=int,
+              help="Reject (row_too_large) a JSON Lines row longer than this, without reading it whole."
+                   " Default: 64 MiB.")
 def convert(inputs: tuple[Path, ...], output: Path, fmt: tuple[str, ...], limit: tuple[str, ...],
             rejects: Path | None, report: Path | None, val_output: Path | None, max_reject_ratio: float,
             dedupe: bool, system: str | None, val_ratio: float, seed: int, tokenizer: Path | None,
             max_length: int | None, exact: bool | None, template: str | None, model_type: str | None,
-            jobs: int | None, purpose: str, multimodal: bool, strict: bool, system_template: str | None) -> None:
+            jobs: int | None, purpose: str, multimodal: bool, strict: bool, system_template: str | None,
+            media_root: Path | None, max_row_bytes: int | None) -> None:
     """Convert datasets to ms-swift JSONL; every dropped row is listed with its reason."""
     from swiftpipe.commands.convert import convert as convert_cmd
 
@@ -204,7 +210,7 @@ def convert(inputs: tuple[Path, ...], output: Path, fmt: tuple[str, ...], limit:
                               system=system, val_ratio=val_ratio, seed=seed, tokenizer=tokenizer,
                               max_length=max_length, jobs=jobs, purpose=purpose, multimodal=multimodal,
                               strict=strict, system_template=system_template, exact=exact, template=template,
-                              model_type=model_type))
+                              model_type=model_type, media_root=media_root, max_row_bytes=max_row_bytes))
 
 
 def _exit(func: Callable[[], int], profile: str | None = None) -> NoReturn:

@@ -11,6 +11,10 @@ Outputs, all written atomically (`<name>.tmp`, then renamed):
 * `<stem>.rejects.jsonl` beside `OUT` unless `rejects` is given - one line per rejected row;
 * `<stem>.report.json` beside `OUT` unless `report` is given - counts and length statistics.
 
+A JSON Lines row longer than `--max-row-bytes` (default 64 MiB) is rejected (`row_too_large`)
+without being read whole; with `--max-length`, a row whose text alone must exceed it is rejected
+without being tokenised, so one runaway row costs neither the memory nor the time of its size.
+
 Large JSON Lines inputs (32 MiB and up, plain or .gz) are converted by worker processes, one
 per CPU unless `--jobs` says otherwise; the outputs are byte for byte those of `--jobs 1`.
 
@@ -32,7 +36,7 @@ from swiftpipe import console
 from swiftpipe.data.convert import ConvertOptions, run
 from swiftpipe.data.exact import choose
 from swiftpipe.data.formats import FORMATS
-from swiftpipe.data.read import input_kind
+from swiftpipe.data.read import MAX_ROW_BYTES, input_kind
 from swiftpipe.data.row import PURPOSES
 from swiftpipe.data.systemline import template_fields
 from swiftpipe.errors import UserError
@@ -62,6 +66,8 @@ def convert(
     multimodal: bool = True,
     strict: bool = False,
     system_template: str | None = None,
+    media_root: Path | None = None,
+    max_row_bytes: int | None = None,
 ) -> int:
     """Convert `inputs` into `output` (+ validation, rejects and report files); return the exit code.
 
@@ -95,8 +101,12 @@ def convert(
         system_template=system_template,
         template=template,
         model_type=model_type,
+        media_root=media_root,
+        max_row_bytes=MAX_ROW_BYTES if max_row_bytes is None else max_row_bytes,
     )
     check_options(options)
+    if media_root is not None and not media_root.is_dir():
+        raise UserError(f"--media-root: {media_root}: no such directory")
     if exact and tokenizer is None:
         raise UserError("--exact needs --tokenizer MODEL_DIR to count tokens; pass both")
     options = replace(options, exact=choose(exact, tokenizer, max_length, template, model_type))
@@ -154,6 +164,8 @@ def check_options(options: ConvertOptions) -> None:
         raise UserError(f"--purpose {options.purpose}: unknown purpose; use {' or '.join(PURPOSES)}")
     if options.system_template is not None:
         template_fields(options.system_template, "--system-template")
+    if options.max_row_bytes < 1:
+        raise UserError(f"--max-row-bytes {options.max_row_bytes}: must be a positive number of bytes")
     if options.jobs is not None and options.jobs < 1:
         raise UserError(f"--jobs {options.jobs}: must be at least 1 (1 converts without worker processes)")
     _check_collisions(options)

@@ -23,7 +23,7 @@ from swiftpipe.data.apply import Applier
 from swiftpipe.data.formats import detect
 from swiftpipe.data.parallel import Workers, default_jobs
 from swiftpipe.data.progress import Progress
-from swiftpipe.data.read import Record, read_records
+from swiftpipe.data.read import MAX_ROW_BYTES, Record, read_records
 from swiftpipe.data.row import Settings
 from swiftpipe.data.sink import AtomicFile, write_atomic
 from swiftpipe.data.stats import SourceStats, Stats, build, print_table
@@ -66,6 +66,8 @@ class ConvertOptions:
     exact: bool = False
     template: str | None = None
     model_type: str | None = None
+    media_root: Path | None = None  # media paths must lie in it (None: in each input file's folder)
+    max_row_bytes: int = MAX_ROW_BYTES  # a longer JSON Lines row is rejected unread
 
 
 @dataclass(frozen=True)
@@ -157,13 +159,14 @@ class _Files:
         self._stats = stats
         self._applier = applier
         self._workers = workers
+        self._max_row_bytes = options.max_row_bytes
         # Made here, before any input is read, so a bad --tokenizer fails at once.
         self._serial = BlockConverter(_settings(options))
 
     def convert_file(self, path: Path, fmt: str, limit: int | None) -> None:
         source = SourceStats(str(path))
         self._stats.sources.append(source)
-        reader = read_records(path)
+        reader = read_records(path, self._max_row_bytes)
         records: Iterator[Record] = reader if limit is None else islice(reader, limit)
         fmt, records = _format(path, fmt, records)
         source.format = fmt
@@ -196,6 +199,8 @@ def _settings(options: ConvertOptions) -> Settings:
         exact=options.exact,
         template=options.template,
         model_type=options.model_type,
+        media_root=options.media_root,
+        max_row_bytes=options.max_row_bytes,
     )
 
 

@@ -2,7 +2,8 @@
 
 Every cell is text, as the csv module gives it, so an alpaca CSV (`instruction,input,output`)
 converts like the same rows in JSON. A row with more cells than the header has columns is
-rejected (`bad_field`); missing trailing cells are absent keys. The record's source text is
+rejected (`bad_field`), and so is a row with a NUL character in a cell (`nul_byte`: the csv
+module keeps it, and no text should carry one); missing trailing cells are absent keys. The record's source text is
 the row written back as CSV, its line the row's first line in the file.
 """
 
@@ -39,6 +40,9 @@ def csv_records(stream: IO[bytes]) -> Iterator[tuple[int, dict[str, str] | None,
         if len(cells) > len(header):
             why = f"{len(cells)} cells, but the header has {len(header)} columns"
             yield line, None, raw, Reject("bad_field", why)
+            continue
+        if "\0" in raw:
+            yield line, None, raw, Reject("nul_byte", "a cell holds a NUL character (U+0000); remove it")
             continue
         yield line, {name: cell for name, cell in zip(header, cells, strict=False) if name != ""}, raw, None
 

@@ -13,8 +13,8 @@ line is byte for byte what the general path writes (tests/data/test_fastpath.py 
 
 from __future__ import annotations
 
-from json.encoder import encode_basestring, encode_basestring_ascii
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple, cast
 
 from swiftpipe.data.encode import HEADS, quote
 from swiftpipe.data.reject import Reject
@@ -29,63 +29,100 @@ class FastPath:
     """`line(row)` -> (encoded line, number of turns, characters of content), or None."""
 
     def __init__(self, fmt: str, system: str | None) -> None:
-        self._field, self._role_key, self._content_key = SHAPES[fmt]
+        self._field, role_key, content_key = SHAPES[fmt]
+        # C-level item getters: a list comprehension costs more per turn than the parse did.
+        self._role, self._content = itemgetter(role_key), itemgetter(content_key)
         # The system turn `with_system` inserts into a row that has none of its own.
         self._system = system if system is not None and system.strip() else None
-        self._system_piece = f"}}, {HEADS[SYSTEM]}{quote(self._system)}" if self._system is not None else ""
+        # The row's roles as spelled -> the pieces of its line, or None when the general path
+        # must judge it. A file has few such shapes, so the roles are checked once per shape.
+        self._shapes: dict[tuple[str, ...], _Shape | None] = {}
 
-    def line(self, row: dict[str, Any], verbatim: bool) -> tuple[bytes, int, int] | None:
-        """The row's output line, or None to send it down the general path.
+    def line(self, row: dict[str, Any], raw: str) -> tuple[bytes, int, int] | None:
+        """The row's output line, or None to send it down the general path; `raw` is the row's
+        source text.
 
-        `verbatim`: the row's source text holds no backslash. Then none of its strings held an
-        escape, so none holds a quote, a backslash or a control character (the parser rejects
-        those unescaped), and each is written between quotes as it is: escaping costs nearly
-        as much as parsing, and most rows of most files need none.
+        When `raw` holds no backslash, none of the row's strings held an escape, so none holds
+        a quote, a backslash or a control character (the parser rejects those unescaped), and
+        each is written between quotes as it is: escaping costs nearly as much as parsing, and
+        most rows of most files need none.
         """
         turns = row.get(self._field)
         if type(turns) is not list or not turns:
             return None
-        role_key, content_key, aliases = self._role_key, self._content_key, ALIASES
-        heads = _SEP_HEADS_QUOTED if verbatim else _SEP_HEADS
-        ascii_, any_ = encode_basestring_ascii, encode_basestring
-        pieces: list[str] = []
-        add = pieces.append
-        roles: list[str] = []
-        chars = 0
-        for turn in turns:
-            if type(turn) is not dict or len(turn) != 2:
-                return None  # extra keys (reasoning, loss, tool_calls) need the general path
-            raw, content = turn.get(role_key), turn.get(content_key)
-            if type(raw) is not str or type(content) is not str or not content or content.isspace():
-                return None
-            role = aliases.get(raw)
-            if role is None:
-                return None
-            roles.append(role)
-            chars += len(content)
-            add(heads[role])
-            if verbatim:
-                add(content)
-            else:
-                add(ascii_(content) if content.isascii() else any_(content))  # = encode.quote, inlined
-        if self._system is not None and roles[0] != SYSTEM:
-            roles.insert(0, SYSTEM)
-            chars += len(self._system)
-            # Its piece goes first, so it takes over the leading characters that are cut off.
-            pieces[0] = f'"{self._system_piece}{pieces[0][1:]}' if verbatim else self._system_piece + pieces[0]
         try:
-            check_roles(roles)
-        except Reject:
+            # A turn that is not an object, or lacks a key, raises here; so does a content that
+            # is not a string (str.isspace refuses it).
+            contents = list(map(self._content, turns))
+            key = tuple(map(self._role, turns))
+            if max(map(len, turns)) != 2 or "" in contents or any(map(str.isspace, contents)):
+                return None  # extra keys (reasoning, loss, tool_calls), empty turns: the general path
+            shape = self._shapes.get(key, _UNSEEN)
+        except (KeyError, TypeError):  # TypeError also for a role that cannot be a dict key
             return None
-        add('"}]}\n' if verbatim else "}]}\n")
-        text = "".join(pieces)[4 if verbatim else 3 :]
+        if shape is _UNSEEN:
+            shape = self._shape(key)
+            if len(self._shapes) < _MAX_SHAPES:
+                self._shapes[key] = shape
+        if shape is None:
+            return None
+        # A row's objects account for all of its '{' unless a string holds one; only then is
+        # the slower search for a {{placeholder}} (counted on the general path) needed.
+        if raw.count("{") != len(turns) + 1 and "{{" in raw:
+            return None
+        if "\\" in raw:
+            pieces = shape.escaped.copy()
+            pieces[1::2] = [quote(c) for c in contents]
+            chars = sum(map(len, contents))
+        else:
+            pieces = shape.verbatim.copy()
+            pieces[1::2] = contents
+            chars = -1
+        text = "".join(pieces)
+        if chars < 0:  # the contents are all of the line but its fixed pieces
+            chars = len(text) - shape.fixed
         try:
-            return f'{{"messages": [{text}'.encode(), len(roles), chars
+            return text.encode(), shape.turns, shape.chars + chars
         except UnicodeEncodeError:
             return None
 
+    def _shape(self, spelled: tuple[object, ...]) -> _Shape | None:
+        """The line template for rows whose roles are `spelled`, or None if any is unknown or
+        they break the turn order (the general path then rejects with the reason)."""
+        roles = [ALIASES.get(r) if type(r) is str else None for r in spelled]
+        if None in roles:
+            return None
+        known = cast(list[str], roles)
+        pieces = [HEADS[role] for role in known]
+        system = ""
+        if self._system is not None and known[0] != SYSTEM:
+            known.insert(0, SYSTEM)
+            system = HEADS[SYSTEM] + quote(self._system) + "}, "
+        try:
+            check_roles(known)
+        except Reject:
+            return None
+        escaped = ['{"messages": [' + system + pieces[0]]
+        for head in pieces[1:]:
+            escaped += ["", "}, " + head]
+        escaped += ["", "}]}\n"]
+        # The same with the quotes around each content: the verbatim contents go in unquoted.
+        verbatim = [f'{escaped[0]}"', *['"' + piece + '"' if piece else "" for piece in escaped[1:-1]], '"}]}\n']
+        added = len(self._system or "") if system else 0
+        return _Shape(verbatim, escaped, len(known), added, sum(map(len, verbatim)))
 
-# Each turn's piece starts by closing the previous turn; the first one's "}, " is cut off.
-_SEP_HEADS = {role: "}, " + head for role, head in HEADS.items()}
-# The same with the quotes of verbatim contents: the closing one of the previous turn's.
-_SEP_HEADS_QUOTED = {role: '"}, ' + head + '"' for role, head in HEADS.items()}
+
+class _Shape(NamedTuple):
+    """A row shape's output line as pieces with an empty slot for each content (every second
+    piece), for contents as they are or already quoted; its number of turns and the characters
+    of the system turn it adds, and the length of the verbatim pieces."""
+
+    verbatim: list[str]
+    escaped: list[str]
+    turns: int
+    chars: int
+    fixed: int
+
+
+_UNSEEN = _Shape([], [], 0, 0, 0)
+_MAX_SHAPES = 4096  # distinct role sequences remembered; more are worked out per row

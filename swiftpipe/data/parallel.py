@@ -28,6 +28,7 @@ from itertools import count
 from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
 from types import TracebackType
+from typing import IO
 
 from swiftpipe.data.chunks import block_ranges, read_blocks
 from swiftpipe.data.read import content_kind, jsonl_records
@@ -43,6 +44,7 @@ BLOCK_BYTES = 2 << 20  # big enough that the per-block costs vanish, small enoug
 Payload = bytes | tuple[str, int, int]
 
 _worker: BlockConverter | None = None  # one per worker process, made by `_start`
+_settings: Settings | None = None
 _spool_dir = ""
 _spool_names = count()
 
@@ -55,18 +57,53 @@ def default_jobs() -> int:
 
 
 def _start(settings: Settings, spool_dir: str) -> None:
-    global _worker, _spool_dir
-    _worker, _spool_dir = BlockConverter(settings), spool_dir
+    global _worker, _settings, _spool_dir
+    _worker, _settings, _spool_dir = BlockConverter(settings), settings, spool_dir
 
 
-def _convert(fmt: str, first: int, payload: Payload, base: str) -> BlockResult:
-    assert _worker is not None, "worker not started"
-    data = payload if isinstance(payload, bytes) else _read(*payload)
-    result = _worker.convert(jsonl_records(io.BytesIO(data), first), fmt, Path(base))
-    result.first_line, result.lines = first, data.count(b"\n")
+def _convert(fmt: str, first: int, payload: Payload, base: str, long: bool) -> BlockResult:
+    """Convert one block; `long`: it holds a line much longer than a block (see `_payloads`)."""
+    assert _worker is not None and _settings is not None, "worker not started"
+    limit = _settings.max_row_bytes
+    if long and isinstance(payload, tuple):
+        result, lines = _convert_long(fmt, first, payload, base, limit)
+    else:
+        data = payload if isinstance(payload, bytes) else _read(*payload)
+        result = _worker.convert(jsonl_records(io.BytesIO(data), first, limit), fmt, Path(base))
+        lines = data.count(b"\n")
+    result.first_line, result.lines = first, lines
     if not result.candidates:
         _spool(result)
     return result
+
+
+def _convert_long(
+    fmt: str, first: int, payload: tuple[str, int, int], base: str, limit: int
+) -> tuple[BlockResult, int]:
+    """A block that holds a line far longer than a block, read from the file a little at a time
+    (its rows are capped at `limit` bytes), so that line is never held whole."""
+    assert _worker is not None
+    path, start, end = payload
+    with open(path, "rb", buffering=1 << 20) as f:
+        lines = 0
+        for at in range(start, end, 1 << 20):
+            lines += os.pread(f.fileno(), min(1 << 20, end - at), at).count(b"\n")
+        f.seek(start)
+        result = _worker.convert(jsonl_records(_Range(f, end), first, limit), fmt, Path(base))
+    return result, lines
+
+
+class _Range:
+    """The lines of an open file up to byte `end`: what `jsonl_records` reads of a block."""
+
+    def __init__(self, file: IO[bytes], end: int) -> None:
+        self._file, self._end = file, end
+
+    def readline(self, size: int = -1, /) -> bytes:
+        left = self._end - self._file.tell()
+        if left <= 0:
+            return b""
+        return self._file.readline(left if size < 0 else min(size, left))
 
 
 def _read(path: str, start: int, end: int) -> bytes:
@@ -114,7 +151,9 @@ class Workers:
             lines += result.lines
 
         for first, payload in _payloads(path):
-            in_flight.append(pool.apply_async(_convert, (fmt, first, payload, str(path.parent))))
+            # Decided here, where BLOCK_BYTES is the one the blocks were cut by.
+            long = isinstance(payload, tuple) and payload[2] - payload[1] > 2 * BLOCK_BYTES
+            in_flight.append(pool.apply_async(_convert, (fmt, first, payload, str(path.parent), long)))
             if len(in_flight) >= 2 * self._jobs:
                 apply_first()
         while in_flight:

@@ -14,25 +14,34 @@ import zlib
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, NamedTuple, cast
+from typing import IO, Any, NamedTuple, Protocol, cast
+
+import orjson
 
 from swiftpipe.data.csvread import csv_records
 from swiftpipe.data.jsonarray import JsonArrayReader
-from swiftpipe.data.reject import Reject, clip
+from swiftpipe.data.reject import RAW_LIMIT, Reject, clip
 from swiftpipe.errors import UserError
 
 KINDS = ("jsonl", "json", "csv")
+# The largest row read (bytes of one line of JSON Lines); a longer one is rejected unparsed, so
+# one runaway line cannot take the memory of a whole file. Real rows, long documents and
+# base64 images included, stay well below it.
+MAX_ROW_BYTES = 64 << 20
 
 
 class Record(NamedTuple):
     """One row as read: 1-based line, 0-based array element (None for JSON Lines), value (None
-    when rejected), source text, and the reject or None."""
+    when rejected), source text, the reject or None, and whether orjson parsed it."""
 
     line: int
     item: int | None
     value: Any
     raw: str
     reject: Reject | None
+    # Parsed by orjson: strings and structure as `json.loads` gives them, numbers maybe not
+    # (see `exact_value`).
+    quick: bool = False
 
 
 def input_kind(path: Path) -> str:
@@ -52,13 +61,14 @@ def content_kind(path: Path) -> str:
     return kind
 
 
-def read_records(path: Path) -> Generator[Record, None, None]:
-    """Yield every row of `path`; errors that make the whole file unreadable raise UserError."""
+def read_records(path: Path, max_row_bytes: int = MAX_ROW_BYTES) -> Generator[Record, None, None]:
+    """Yield every row of `path`; errors that make the whole file unreadable raise UserError.
+    A JSON Lines row longer than `max_row_bytes` is rejected unread."""
     kind = content_kind(path)
     with open_input(path) as stream:
         try:
             if kind == "jsonl":
-                yield from jsonl_records(stream)
+                yield from jsonl_records(stream, max_bytes=max_row_bytes)
             elif kind == "csv":
                 yield from _csv(stream, path)
             else:
@@ -101,31 +111,88 @@ def describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def jsonl_records(stream: IO[bytes], first: int = 1) -> Iterator[Record]:
-    """The rows of a JSON Lines stream whose first line is line `first` of its file."""
-    scan = _SCANNER
-    for lineno, data in enumerate(stream, first):
+class Lines(Protocol):
+    """What `jsonl_records` reads: a binary file, or a part of one."""
+
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+def jsonl_records(stream: Lines, first: int = 1, max_bytes: int = MAX_ROW_BYTES) -> Iterator[Record]:
+    """The rows of a JSON Lines stream whose first line is line `first` of its file.
+
+    Each line is parsed by orjson first; a line it refuses (blank, a byte-order mark, invalid
+    UTF-8 or JSON, NaN, a lone surrogate, deep nesting) takes the standard library's path,
+    which decides it exactly as before. A line longer than `max_bytes` is rejected unread.
+    """
+    loads, refused, new = orjson.loads, orjson.JSONDecodeError, tuple.__new__
+    readline, most = stream.readline, max_bytes + 1
+    lineno = first - 1
+    while data := readline(most):
+        lineno += 1
+        if len(data) > max_bytes and data[-1:] != b"\n":  # the line goes on past the limit
+            yield _oversized(lineno, data, _skip_line(readline), max_bytes)
+            continue
         try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield _bad_utf8(lineno, data, exc)
+            value = loads(data)
+        except refused:
+            record = _stdlib_record(lineno, data)
+            if record is not None:
+                yield record
             continue
-        if text.isspace() or not text:
-            continue
-        if lineno == 1 and text.startswith("\ufeff"):
-            text = text[1:]
-        try:
-            value = _parse(text, scan)
-        except json.JSONDecodeError as exc:
-            column = min(exc.pos, len(text.rstrip("\r\n"))) + 1
-            msg = f"invalid JSON at character {column}: {exc.msg}"
-            yield Record(lineno, None, None, clip(text), Reject("invalid_json", msg))
-            continue
-        except RecursionError:
-            msg = "invalid JSON: nested too deeply"
-            yield Record(lineno, None, None, clip(text), Reject("invalid_json", msg))
-            continue
-        yield Record(lineno, None, value, text, None)
+        # tuple.__new__ directly: the named tuple's own __new__ is a Python function, which
+        # costs more than the parse of a short row.
+        yield new(Record, (lineno, None, value, data.decode("utf-8"), None, True))
+
+
+def _skip_line(readline: Callable[[int], bytes]) -> int:
+    """Read on to the end of the current line, a block at a time; the bytes skipped, not
+    counting the line ending."""
+    skipped = 0
+    while block := readline(1 << 20):
+        skipped += len(block)
+        if block.endswith(b"\n"):
+            return skipped - (2 if block.endswith(b"\r\n") else 1)
+    return skipped
+
+
+def _oversized(lineno: int, head: bytes, rest: int, max_bytes: int) -> Record:
+    size = len(head) + rest
+    msg = f"the row is {size:,} bytes, above the limit of {max_bytes:,} (--max-row-bytes)"
+    raw = head[:RAW_LIMIT].decode("utf-8", "replace") + f"... ({size:,} bytes, cut)"
+    return Record(lineno, None, None, raw, Reject("row_too_large", msg))
+
+
+def _stdlib_record(lineno: int, data: bytes) -> Record | None:
+    """The row as `json.loads` reads it, or its reject; None for a blank line."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return _bad_utf8(lineno, data, exc)
+    if text.isspace() or not text:
+        return None
+    if lineno == 1 and text.startswith("\ufeff"):
+        text = text[1:]
+    try:
+        value = _parse(text, _SCANNER)
+    except json.JSONDecodeError as exc:
+        column = min(exc.pos, len(text.rstrip("\r\n"))) + 1
+        msg = f"invalid JSON at character {column}: {exc.msg}"
+        return Record(lineno, None, None, clip(text), Reject("invalid_json", msg))
+    except RecursionError:
+        return Record(lineno, None, None, clip(text), Reject("invalid_json", "invalid JSON: nested too deeply"))
+    return Record(lineno, None, value, text, None)
+
+
+def exact_value(record: Record) -> Any:
+    """The record's value exactly as `json.loads` gives it.
+
+    orjson reads integers beyond 64 bits as floats, where the standard library keeps them
+    exact; its other values are the same. So a quick record's strings and structure can be
+    trusted, and anything that writes its numbers re-reads the row here.
+    """
+    if not record.quick:
+        return record.value
+    return _parse(record.raw, _SCANNER)
 
 
 # `json.loads`'s own C scanner, called directly: `loads` spends about a microsecond a row on

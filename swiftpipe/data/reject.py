@@ -24,8 +24,11 @@ REASONS: dict[str, str] = {
     "not_preference": "converted for rlhf, but the row has no rejected answer and no label",
     "multimodal_unsupported": "the row has images, audios or videos; the model takes text only",
     "missing_media": "an image, audio or video file named by the row does not exist",
+    "media_outside": "an image, audio or video path lies outside the dataset's folder (or media_root)",
+    "nul_byte": "the row holds a NUL character (U+0000), which no text should carry",
     "media_count": "the number of <image>/<audio>/<video> tags differs from the files listed",
     "placeholder": "the text holds a {{placeholder}} meant to be filled in (--strict)",
+    "row_too_large": "the row is longer than --max-row-bytes (read no further)",
 }
 
 
@@ -37,6 +40,32 @@ class Reject(Exception):
         super().__init__(f"{reason}: {message}")
         self.reason = reason
         self.message = message
+
+
+NUL_MESSAGE = "a string holds a NUL character (U+0000); remove it"
+
+
+def holds_nul(raw: str, value: object) -> bool:
+    """Whether any string of the row (a key or a value) holds a NUL character.
+
+    `raw`, the row's source text, is searched first (one fast scan): a NUL reaches a parsed
+    string only as a NUL in CSV text or a `\\u0000` escape in JSON. Only then are the strings
+    walked, since an escaped backslash before `u0000` is no NUL.
+    """
+    if "\0" not in raw and "\\u0000" not in raw:
+        return False
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\0" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 # What a broken JSON array shows of the unreadable rest of its file (rows are kept whole).

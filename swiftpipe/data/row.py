@@ -17,6 +17,7 @@ from swiftpipe.data.formats import normalise_tools
 from swiftpipe.data.media import has_media, row_media, take_media
 from swiftpipe.data.messages import Message, add_system_line, type_name, with_system
 from swiftpipe.data.preference import SFT_MESSAGE, is_kto, is_preference, label, split
+from swiftpipe.data.read import MAX_ROW_BYTES
 from swiftpipe.data.reject import Reject
 from swiftpipe.data.systemline import render, template_fields
 from swiftpipe.data.text import check_text_turns
@@ -49,6 +50,8 @@ class Settings:
     exact: bool = False
     template: str | None = None  # ms-swift --template / --model_type for the exact lengths
     model_type: str | None = None
+    media_root: Path | None = None  # media paths must lie in it (None: in the dataset file's folder)
+    max_row_bytes: int = MAX_ROW_BYTES  # a longer JSON Lines row is rejected unread (read.py)
 
 
 class RowConverter:
@@ -105,7 +108,8 @@ class RowConverter:
         if rejected is not None:
             parts += take_media(rejected)  # the prompt's turns are shared: their media are taken once
         if parts or has_media(row):
-            extras.update(row_media(row, messages, parts, self._base, self._settings.multimodal))
+            s = self._settings
+            extras.update(row_media(row, messages, parts, self._base, s.multimodal, s.media_root))
         if placeholders.check(messages + (rejected or []), self._settings.strict):
             extras[PLACEHOLDER] = True
         return extras

@@ -11,6 +11,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+from swiftpipe.fsio import exclusive_temp
+
 
 def tmp_path(path: Path) -> Path:
     """Where `path` is written before it is renamed into place."""
@@ -22,10 +24,10 @@ class AtomicFile:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._tmp = tmp_path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self._tmp = exclusive_temp(path)  # created, never opened: a planted name is not written through
         # Held open across many writes; closed by commit() or discard().
-        self._file: IO[bytes] = open(self._tmp, "wb", buffering=1 << 20)  # noqa: SIM115
+        self._file: IO[bytes] = open(fd, "wb", buffering=1 << 20)  # noqa: SIM115
         self.write = self._file.write
 
     def copy_from(self, fd: int, offset: int, count: int) -> None:

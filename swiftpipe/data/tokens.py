@@ -20,6 +20,7 @@ chat markup (about 20 tokens), never low.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from tokenizers import Tokenizer
 
 MARGIN = 4
+SHRINK = 4  # the most a text's length shrinks when normalised (NFC composition: 3)
 _EMPTY_THINK = "<think>\n\n</think>\n\n"
 _EMPTY_USER = "<|im_start|>user\n<|im_end|>\n"
 _TOOLS_HEAD = (
@@ -57,7 +59,7 @@ class TokenCounter:
 
     exact = False
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, max_length: int | None = None) -> None:
         from tokenizers import Tokenizer
 
         file = find_tokenizer(path)
@@ -67,12 +69,42 @@ class TokenCounter:
             raise UserError(f"--tokenizer {path}: cannot load {file.name} ({exc})") from None
         self._tok.no_truncation()
         self._tok.no_padding()
+        self._limit = max_length
+        # No token stands for more characters than its own spelling has.
+        self.longest = max(map(len, self._tok.get_vocab(with_added_tokens=True)), default=1)
 
     def count(self, rows: list[tuple[list[Message], str | None]]) -> list[int]:
-        """Estimated token lengths of (messages, tools) pairs, in order."""
+        """Estimated token lengths of (messages, tools) pairs, in order (see `exact.Counter`)."""
+        return count_within(rows, self._limit, self.longest, self._count)
+
+    def _count(self, rows: list[tuple[list[Message], str | None]]) -> list[int]:
         texts = [render(messages, tools) for messages, tools in rows]
         encodings = self._tok.encode_batch_fast(texts, add_special_tokens=False)
         return [len(e.ids) + MARGIN for e in encodings]
+
+
+Rows = list[tuple[list[Message], str | None]]
+
+
+def count_within(rows: Rows, limit: int | None, longest: int, count: Callable[[Rows], list[int]]) -> list[int]:
+    """`count(rows)`, except for rows too long to need counting: those get -n, n a number of
+    tokens they surely exceed, and are never tokenised.
+
+    A token covers at most `longest` characters of normalised text, and normalising shrinks a
+    text by at most `SHRINK` (composing characters), so a row of c characters has at least
+    c // (longest * SHRINK) tokens. Past max_length that is all there is to know, and the
+    time and memory a row costs stay bounded by max_length, not by the row.
+    """
+    if limit is None:
+        return count(rows)
+    per_token = longest * SHRINK
+    floors = [_chars(messages, tools) // per_token for messages, tools in rows]
+    measured = iter(count([row for row, floor in zip(rows, floors, strict=True) if floor <= limit]))
+    return [next(measured) if floor <= limit else -floor for floor in floors]
+
+
+def _chars(messages: list[Message], tools: str | None) -> int:
+    return sum([len(m["content"]) for m in messages]) + len(tools or "")
 
 
 def render(messages: list[Message], tools: str | None) -> str:

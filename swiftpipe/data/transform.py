@@ -23,8 +23,8 @@ from swiftpipe.data.exact import length_counter
 from swiftpipe.data.fastpath import SHAPES, FastPath
 from swiftpipe.data.formats import NORMALISERS, TEXT_FORMATS
 from swiftpipe.data.messages import Message
-from swiftpipe.data.read import Record
-from swiftpipe.data.reject import Reject, clip
+from swiftpipe.data.read import Record, exact_value
+from swiftpipe.data.reject import NUL_MESSAGE, Reject, clip, holds_nul
 from swiftpipe.data.row import PLACEHOLDER, RowConverter, Settings
 from swiftpipe.data.split import Splitter
 
@@ -135,29 +135,39 @@ class BlockConverter:
         text = fmt in TEXT_FORMATS
         fast = self._fast_path(fmt)
         pending: list[_Pending] = []
-        is_val, train, val, turns, chars = self._is_val, out.train, out.val, out.turns, out.chars
+        is_val, train, val = self._is_val, out.train, out.val
+        # The shortcut's turns and characters, counted once at the end (C-level counting).
+        fast_turns: list[int] = []
+        fast_chars: list[int] = []
+        rows = 0
         for record in records:
-            out.rows += 1
+            rows += 1
             row = record.value
-            if (
-                fast is not None and type(row) is dict and len(row) == 1
-                and "{{" not in record.raw  # placeholders are counted on the general path
-                and (got := fast(row, "\\" not in record.raw))
-            ):
-                line, n, c = got
-                turns[n] += 1
-                chars[c] += 1
-                (val if is_val is not None and is_val(line) else train).append(line)
-            elif record.reject is not None:
+            # A NUL reaches a JSON string only through a \u0000 escape (CSV rows: csvread.py).
+            # The backslash is looked for first: a one-character search is several times faster.
+            raw = record.raw
+            if "\\" in raw and "\\u0000" in raw and record.reject is None and holds_nul(raw, row):
+                record, row = record._replace(value=None, reject=Reject("nul_byte", NUL_MESSAGE)), None
+            if fast is not None and type(row) is dict and len(row) == 1:  # noqa: SIM102 (the walrus)
+                if (got := fast(row, raw)) is not None:
+                    line = got[0]
+                    fast_turns.append(got[1])
+                    fast_chars.append(got[2])
+                    (val if is_val is not None and is_val(line) else train).append(line)
+                    continue
+            if record.reject is not None:
                 out.rejects.append(reject_line(record, record.reject))
             else:
                 self._general(out, record, normalise, text, pending)
         if pending:
             self._count_tokens(out, pending)
+        out.rows = rows
+        out.turns.update(fast_turns)
+        out.chars.update(fast_chars)
         out.train_rows, out.val_rows = len(train), len(val)
         return out
 
-    def _fast_path(self, fmt: str) -> Callable[[dict[str, Any], bool], tuple[bytes, int, int] | None] | None:
+    def _fast_path(self, fmt: str) -> Callable[[dict[str, Any], str], tuple[bytes, int, int] | None] | None:
         # The shortcut knows nothing of hashes and tokens; with those on, every row goes the
         # general way (they cost far more than the shortcut saves anyway).
         s = self._settings
@@ -178,7 +188,7 @@ class BlockConverter:
         pending: list[_Pending],
     ) -> None:
         try:
-            messages, tools, extras = self._rows.convert(record.value, normalise, text, self._base)
+            messages, tools, extras = self._rows.convert(exact_value(record), normalise, text, self._base)
         except Reject as reject:
             out.rejects.append(reject_line(record, reject))
             return
@@ -208,6 +218,15 @@ class BlockConverter:
             out.candidates.append(candidate)
         lines.append(line)
 
+    def _length_words(self, counted: int) -> str:
+        """A row's length for its reject message; `counted` < 0: not counted (`Counter.count`)."""
+        assert self._counter is not None
+        if counted < 0:
+            return f"at least {-counted} tokens (too long to tokenise)"
+        if self._counter.exact:
+            return f"{counted} tokens (ms-swift's template)"
+        return f"about {counted} tokens (estimate)"
+
     def _reject_candidate(self, out: BlockResult, record: Record, reject: Reject, key: int) -> None:
         row = clip(record.raw)
         out.rejects.append(reject_line(record, reject, row))
@@ -219,12 +238,11 @@ class BlockConverter:
         assert self._counter is not None
         lengths = self._counter.count([(p[2], p[3]) for p in pending])
         limit = self._settings.max_length
-        for (record, line, messages, _, key), length in zip(pending, lengths, strict=True):
+        for (record, line, messages, _, key), counted in zip(pending, lengths, strict=True):
+            length = abs(counted)
             out.tokens[length] += 1
             if limit is not None and length > limit:
-                exact = self._counter.exact
-                what = f"{length} tokens (ms-swift's template)" if exact else f"about {length} tokens (estimate)"
-                reject = Reject("too_long", f"{what}, above max_length {limit}")
+                reject = Reject("too_long", f"{self._length_words(counted)}, above max_length {limit}")
                 self._reject_candidate(out, record, reject, key)
                 if key != -1:  # a duplicate of it must also take back its token count
                     out.candidates[-1] = out.candidates[-1]._replace(tokens=length)

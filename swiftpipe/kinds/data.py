@@ -69,6 +69,16 @@ class DataConfig:
     system_template: str | None = field(
         default=None, metadata=doc("system line from row fields, e.g. 'reasoning language: {reasoning_language}'")
     )
+    max_row_bytes: int | None = field(
+        default=None,
+        metadata=doc("reject a JSON Lines row longer than this many bytes unread; default 64 MiB", at_least=1),
+    )
+    media_root: str | None = field(
+        default=None,
+        metadata=doc("folder that image/audio/video paths must lie in, relative to pipeline.yaml; "
+                     "default: each source file's own folder (rows naming files elsewhere are rejected)",
+                     nonempty=True),
+    )
 
 
 @dataclass(frozen=True)
@@ -99,7 +109,8 @@ class DataStage(FileStage):
         if tokenizer is not None and max_length is not None and (tokenizer / "config.json").is_file():
             exact = (ctx.config.template, ctx.config.model_type)
         purpose, multimodal = self._purpose(ctx, cfg), self._multimodal(ctx, cfg)
-        argv = convert_argv(cfg, sources, params, tokenizer, max_length, exact, purpose=purpose, multimodal=multimodal)
+        argv = convert_argv(cfg, sources, params, tokenizer, max_length, exact, purpose=purpose, multimodal=multimodal,
+                            media_root=self._media_root(ctx, cfg))
         notes = [f"{len(sources)} source(s) -> {out}/train.jsonl (for {purpose})"]
         if not multimodal:
             notes.append("the model takes text only: rows with images/audios/videos are rejected")
@@ -143,6 +154,14 @@ class DataStage(FileStage):
             if not path.is_file():
                 raise UserError(f"{ctx.where}.sources[{i}].path: {path}: no such file; check the path")
         return paths
+
+    def _media_root(self, ctx: StageContext, cfg: DataConfig) -> Path | None:
+        if cfg.media_root is None:
+            return None
+        path = ctx.pipeline.path(cfg.media_root)
+        if not path.is_dir():
+            raise UserError(f"{ctx.where}.media_root: {path}: no such directory; check the path")
+        return path
 
     def _tokenizer(self, ctx: StageContext) -> Path | None:
         model = ctx.pipeline.path(ctx.config.model)
@@ -191,6 +210,7 @@ def convert_argv(
     *,
     purpose: str = "sft",
     multimodal: bool = True,
+    media_root: Path | None = None,
 ) -> list[str]:
     """The full `swiftpipe convert` command line for this stage: every setting spelled out.
 
@@ -211,6 +231,10 @@ def convert_argv(
         argv.append("--strict")
     if cfg.system_template is not None:
         argv += ["--system-template", cfg.system_template]
+    if media_root is not None:
+        argv += ["--media-root", str(media_root)]
+    if cfg.max_row_bytes is not None:
+        argv += ["--max-row-bytes", str(cfg.max_row_bytes)]
     if tokenizer is not None:
         argv += ["--tokenizer", str(tokenizer)]
         if max_length is not None:

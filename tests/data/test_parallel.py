@@ -103,3 +103,17 @@ def test_small_files_stay_serial(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.setattr(parallel.Workers, "_start", no_pool)
     convert(tmp_path / "out", sorted(DATASETS.glob("*.json*")), 4)
+
+
+@pytest.mark.usefixtures("tiny_blocks")
+def test_a_line_longer_than_a_block_is_read_in_parts_with_its_size_capped(tmp_path: Path) -> None:
+    rows = [json.dumps(chat(f"q{i}", "a")) for i in range(30)]
+    rows[4] = json.dumps(chat("long " * 200, "a"))  # over two blocks of 200 bytes: read in parts
+    rows[11] = json.dumps(chat("longer " * 400, "a"))  # and over --max-row-bytes too
+    source = tmp_path / "long.jsonl"
+    source.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    serial = convert(tmp_path / "serial", [source], 1, max_row_bytes=2000)
+    assert convert(tmp_path / "workers", [source], 2, max_row_bytes=2000) == serial
+    reject = json.loads(serial["rej.jsonl"])
+    assert (reject["line"], reject["reason"]) == (12, "row_too_large")
+    assert reject["row"].endswith(f"... ({len(rows[11].encode()):,} bytes, cut)")
