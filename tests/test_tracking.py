@@ -13,7 +13,7 @@ from swiftpipe.engine.stage import StageContext
 from swiftpipe.errors import UserError
 from swiftpipe.kinds import get_kind
 from tests.conftest import stage_context
-from tests.integration.tiny import swiftpipe, write_train
+from tests.integration.tiny import swiftpipe, write_sft_pipeline, write_train
 
 
 def ctx_for(tmp_path: Path, tracking_yaml: str) -> StageContext:
@@ -112,17 +112,9 @@ def test_which_report_to_values_yield_to_the_tracker() -> None:
 def test_a_real_sft_with_local_swanlab_logs_under_the_workdir(tmp_path: Path, tiny_model: Path) -> None:
     # The demo's way: report_to: none in the file, tracking switched on from the command line.
     write_train(tmp_path / "train.jsonl", 8)
-    (tmp_path / "pipeline.yaml").write_text(f"""
-name: it
-model: {tiny_model}
-model_type: qwen3
-template: qwen3
-stages:
-  sft:
-    dataset: [train.jsonl]
-    args: {{max_steps: 2, save_steps: 2, logging_steps: 1, torch_dtype: float32, fp16: false, bf16: false,
-            dataloader_num_workers: 0, report_to: none}}
-""")
+    write_sft_pipeline(tmp_path, tiny_model, {
+        "max_steps": 2, "save_steps": 2, "logging_steps": 1, "torch_dtype": "float32", "fp16": False, "bf16": False,
+        "dataloader_num_workers": 0, "report_to": "none"})
     done = swiftpipe("run", "pipeline.yaml", "--set", "tracking.backend=swanlab", "--set", "tracking.mode=local",
                      cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -26,7 +26,7 @@ from swiftpipe.engine.manifest import load_manifest
 from swiftpipe.engine.select import Selection
 from swiftpipe.evaluation.evalreport import read_report
 from swiftpipe.serving import ports
-from tests.integration.tiny import swiftpipe, write_train
+from tests.integration.tiny import swiftpipe, write_sft_pipeline, write_train
 
 pytestmark = pytest.mark.integration
 
@@ -112,16 +112,8 @@ def test_training_rows_changed_behind_the_same_name_are_the_ones_swift_trains_on
     tmp_path: Path, tiny_model: Path
 ) -> None:
     cache = {"MODELSCOPE_CACHE": str(tmp_path / "modelscope")}  # swift's dataset cache, warmed by run one
-    (tmp_path / "pipeline.yaml").write_text(f"""
-name: it
-model: {tiny_model}
-model_type: qwen3
-template: qwen3
-stages:
-  sft:
-    dataset: [train.jsonl]
-    args: {{max_steps: 1, save_steps: 1, torch_dtype: float32, report_to: none, dataloader_num_workers: 0}}
-""")
+    write_sft_pipeline(tmp_path, tiny_model, {
+        "max_steps": 1, "save_steps": 1, "torch_dtype": "float32", "report_to": "none", "dataloader_num_workers": 0})
     loaded = []
     for rows in (16, 12):
         write_train(tmp_path / "train.jsonl", rows)

@@ -24,6 +24,22 @@ def write_train(path: Path, n: int = 16) -> Path:
     return path
 
 
+def write_sft_pipeline(folder: Path, model: Path, args: Mapping[str, object]) -> Path:
+    """`folder/pipeline.yaml`: one sft stage named `it` on the tiny model, reading train.jsonl."""
+    path = folder / "pipeline.yaml"
+    path.write_text(f"""
+name: it
+model: {model}
+model_type: qwen3
+template: qwen3
+stages:
+  sft:
+    dataset: [train.jsonl]
+    args: {json.dumps(dict(args))}
+""")
+    return path
+
+
 def swiftpipe(*args: str, cwd: Path, env: Mapping[str, str] | None = None,
               timeout: float = 900) -> subprocess.CompletedProcess[str]:
     """`python -m swiftpipe ARGS` in `cwd`, output captured as text."""
