@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, NoReturn
 import click
 
 from swiftpipe import __version__
-from swiftpipe.errors import boundary
+from swiftpipe.core.errors import boundary
 
 if TYPE_CHECKING:
     from swiftpipe.engine.select import Selection
@@ -60,7 +60,7 @@ def run(pipeline: Path, overrides: tuple[str, ...], profile: str | None, only: s
         until: str | None, force: bool, keep_serving: bool, detach: bool, job: str | None) -> None:
     """Run the pipeline, skipping stages that are up to date."""
     from swiftpipe.commands.run import run as run_cmd
-    from swiftpipe.process import install_signal_handlers
+    from swiftpipe.core.process import install_signal_handlers
 
     install_signal_handlers()
     sel = _selection(only, from_, until, force)

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from swiftpipe import console, process
+from swiftpipe.core import console, process
 from swiftpipe.engine.manifest import atomic_write_text
 from swiftpipe.engine.stage import StageContext
 from swiftpipe.msswift import secrets

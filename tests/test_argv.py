@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from swiftpipe.argv import flags, mask_argv, mask_env, redact, secret_values, shell_line
+from swiftpipe.core.argv import flags, mask_argv, mask_env, redact, secret_values, shell_line
 
 
 def test_flags_render_each_type() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from swiftpipe.errors import EXIT_CRASH, boundary, crash_log_path
+from swiftpipe.core.errors import EXIT_CRASH, boundary, crash_log_path
 
 ARGV = ["swiftpipe", "run", "p.yaml", "--set", "stages.sft.args.hub_token=hf_SET_SECRET", "--set",
         "stages.sft.args.max_steps=5", "--set=stages.eval.api_key=sk_EQ_SECRET",

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from swiftpipe import process
+from swiftpipe.core import process
 
 # A parent that ignores SIGINT/SIGTERM and starts a grandchild that does the same,
 # like `swift deploy` whose real server is a child of the `swift` process.
@@ -85,7 +85,7 @@ def test_interrupt_stops_the_whole_group(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import os, sys
         from pathlib import Path
-        from swiftpipe import process
+        from swiftpipe.core import process
         process.install_signal_handlers()
         process.INT_GRACE_S = process.TERM_GRACE_S = 0.3
         try:
@@ -132,7 +132,7 @@ def test_kill_9_of_swiftpipe_leaves_no_child_or_grandchild(tmp_path: Path) -> No
     script = textwrap.dedent(f"""
         import os, sys
         from pathlib import Path
-        from swiftpipe import process
+        from swiftpipe.core import process
         process.run([sys.executable, "-c", {SILENT_TREE!r}, {str(marker)!r}],
                     env=dict(os.environ), log_path=Path({str(tmp_path / 'run.log')!r}), echo=False)
     """)

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from swiftpipe.config.load import load_pipeline
+from swiftpipe.core import host
 from swiftpipe.serving import ports
 
 REPO = Path(__file__).parent.parent
@@ -135,7 +136,7 @@ def test_a_quick_start_block_runs_as_written(index: int, tmp_path: Path, no_env:
         assert precondition.returncode == 0, "the .venv is older than pyproject.toml: run `make install` first"
     cwd = REPO if in_checkout else tmp_path / "anywhere"
     cwd.mkdir(exist_ok=True)
-    workdir, port = tmp_path / "workdir", ports.free_port()
+    workdir, port = tmp_path / "workdir", host.free_port()
     env = {**os.environ, "SWIFTPIPE_WORKDIR": str(workdir), "SWIFTPIPE_PORT": str(port),
            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     shell = Shell(cwd, env, tmp_path / "cwd")

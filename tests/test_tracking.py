@@ -9,8 +9,8 @@ import pytest
 
 from swiftpipe import tracking
 from swiftpipe.config.load import load_pipeline
+from swiftpipe.core.errors import UserError
 from swiftpipe.engine.stage import StageContext
-from swiftpipe.errors import UserError
 from swiftpipe.kinds import get_kind
 from tests.conftest import stage_context
 from tests.integration.tiny import swiftpipe, write_sft_pipeline, write_train

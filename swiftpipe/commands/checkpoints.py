@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from swiftpipe.errors import UserError
+from swiftpipe.core.errors import UserError
 from swiftpipe.msswift.checkpoints import Checkpoint, last_complete, list_checkpoints, run_dirs
 
 

@@ -32,14 +32,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from swiftpipe import console
+from swiftpipe.core import console
+from swiftpipe.core.errors import UserError
 from swiftpipe.data.convert import ConvertOptions, run
 from swiftpipe.data.exact import choose
 from swiftpipe.data.formats import FORMATS
 from swiftpipe.data.read import MAX_ROW_BYTES, input_kind
 from swiftpipe.data.row import PURPOSES
 from swiftpipe.data.systemline import template_fields
-from swiftpipe.errors import UserError
 
 
 def convert(

@@ -13,10 +13,10 @@ import os
 import re
 from pathlib import Path
 
-from swiftpipe import console
 from swiftpipe.commands.recipes import find
-from swiftpipe.errors import UserError
-from swiftpipe.fsio import write_new_text
+from swiftpipe.core import console
+from swiftpipe.core.errors import UserError
+from swiftpipe.core.fsio import write_new_text
 
 TARGET = "pipeline.yaml"
 # A path starting at the recipe folder's grandparent: ../../<rest>, up to a YAML delimiter.

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from swiftpipe.argv import mask_argv, mask_env, shell_line
 from swiftpipe.config.load import load_pipeline
+from swiftpipe.core.argv import mask_argv, mask_env, shell_line
 from swiftpipe.engine.decide import Decision
 from swiftpipe.engine.graph import Graph
 from swiftpipe.engine.lock import check_workdir

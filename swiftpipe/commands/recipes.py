@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from swiftpipe.errors import UserError
+from swiftpipe.core.errors import UserError
 
 SUFFIX = ".yaml"
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from swiftpipe import console
 from swiftpipe.config.load import load_pipeline
+from swiftpipe.core import console
+from swiftpipe.core.errors import UserError
 from swiftpipe.engine.manifest import load_manifest
-from swiftpipe.errors import UserError
 
 
 def report(pipeline: Path, *, overrides: list[str]) -> int:

@@ -6,17 +6,17 @@ import shlex
 import shutil
 from pathlib import Path
 
-from swiftpipe import console
 from swiftpipe.config.load import load_pipeline
 from swiftpipe.config.schema import LoadedPipeline
+from swiftpipe.core import console
+from swiftpipe.core.errors import UserError
+from swiftpipe.core.versions import git_state, tool_versions
 from swiftpipe.engine.lock import Owner, workdir_lock
 from swiftpipe.engine.manifest import Manifest, load_manifest, save_manifest
 from swiftpipe.engine.recover import mark_died, mark_requeued
 from swiftpipe.engine.runner import Runner
 from swiftpipe.engine.select import Selection, select
 from swiftpipe.engine.stage import RunOptions
-from swiftpipe.errors import UserError
-from swiftpipe.versions import git_state, tool_versions
 
 
 def run(pipeline: Path, *, overrides: list[str], selection: Selection, keep_serving: bool,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from swiftpipe import console
 from swiftpipe.config.load import load_pipeline
+from swiftpipe.core import console
+from swiftpipe.core.errors import UserError
 from swiftpipe.engine.lock import workdir_lock
 from swiftpipe.engine.manifest import Manifest, load_manifest, save_manifest
-from swiftpipe.errors import UserError
 from swiftpipe.serving import serverrecord
 
 

@@ -11,8 +11,8 @@ import os
 import shutil
 from pathlib import Path
 
-from swiftpipe import console
-from swiftpipe.errors import UserError
+from swiftpipe.core import console
+from swiftpipe.core.errors import UserError
 from swiftpipe.tinymodel import MARKER, is_current
 
 # In DIR.partial from the moment this command makes it until the build is complete.

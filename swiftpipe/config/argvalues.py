@@ -1,6 +1,6 @@
 """Values under `args:` as the command line will read them: values stay values, names stay ours.
 
-Every value becomes argv tokens (swiftpipe.argv.flags: a list gives one token per item).
+Every value becomes argv tokens (swiftpipe.core.argv.flags: a list gives one token per item).
 argparse reads a token that starts with '-' as a flag unless it is a negative number, and
 the parsers of ms-swift (HfArgumentParser) and evalscope keep argparse's `allow_abbrev`:
 `--hos` is read as `--host`, and for a scalar the last value wins. So a list item

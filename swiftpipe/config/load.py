@@ -15,8 +15,8 @@ from swiftpipe.config.rules import check_pipeline, check_raw_secrets
 from swiftpipe.config.schema import LoadedPipeline, Pipeline
 from swiftpipe.config.validate import Problem, build
 from swiftpipe.config.yamlkeys import Parsed, YamlLimit, parse
+from swiftpipe.core.errors import UserError
 from swiftpipe.engine.wiring import build_graph
-from swiftpipe.errors import UserError
 from swiftpipe.slurm.config import path_problems
 
 

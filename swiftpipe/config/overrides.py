@@ -7,7 +7,7 @@ from typing import Any
 
 from swiftpipe.config.interpolate import parse_scalar
 from swiftpipe.config.yamlkeys import YamlLimit
-from swiftpipe.errors import UserError
+from swiftpipe.core.errors import UserError
 
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 

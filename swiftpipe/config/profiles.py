@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
-from swiftpipe.errors import UserError
+from swiftpipe.core.errors import UserError
 
 KEY = "profiles"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from swiftpipe.argv import is_secret
 from swiftpipe.config import argvalues
 from swiftpipe.config.schema import Pipeline
 from swiftpipe.config.validate import Problem
+from swiftpipe.core.argv import is_secret
 from swiftpipe.engine.graph import Graph, Node
 from swiftpipe.kinds import get_kind
 from swiftpipe.tracking import yields_to_tracking
@@ -37,7 +37,7 @@ _URL_PASSWORD = re.compile(r"://[^/\s:@]+:[^/\s@]+@")  # scheme://user:password@
 def check_raw_secrets(raw: Any, path: str = "") -> list[Problem]:
     """Secrets may only arrive as ${VAR} references, never as literals in the file.
 
-    A secret is a key that swiftpipe.argv.is_secret marks (the names it masks everywhere), or
+    A secret is a key that swiftpipe.core.argv.is_secret marks (the names it masks everywhere), or
     the password of a URL. A literal in a default (`${VAR:-hf_x}`) or beside a reference
     (`hf_x${VAR:-}`) is a literal too: it reaches argv and scripts whenever VAR is unset.
     """

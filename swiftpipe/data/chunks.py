@@ -12,8 +12,8 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
+from swiftpipe.core.errors import UserError
 from swiftpipe.data.read import describe, open_input
-from swiftpipe.errors import UserError
 
 _PROBE = 1 << 16  # bytes read at a time while looking for the end of a line
 

@@ -19,6 +19,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
+from swiftpipe.core.errors import UserError
 from swiftpipe.data.apply import Applier
 from swiftpipe.data.formats import detect
 from swiftpipe.data.parallel import Workers, default_jobs
@@ -28,7 +29,6 @@ from swiftpipe.data.row import Settings
 from swiftpipe.data.sink import AtomicFile, write_atomic
 from swiftpipe.data.stats import SourceStats, Stats, build, print_table
 from swiftpipe.data.transform import BlockConverter, BlockResult
-from swiftpipe.errors import UserError
 
 PEEK = 100  # rows looked at to detect a file's format
 # Rows converted (and tokenised) together on the serial path: one progress check each.

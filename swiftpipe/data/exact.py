@@ -24,11 +24,11 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from swiftpipe import console
+from swiftpipe.core import console
+from swiftpipe.core.errors import UserError
 from swiftpipe.data.chatml import qwen3_lengths
 from swiftpipe.data.messages import Message
 from swiftpipe.data.tokens import TokenCounter, count_within
-from swiftpipe.errors import UserError
 
 if TYPE_CHECKING:
     from swiftpipe.data.row import Settings

@@ -15,8 +15,8 @@ import re
 from collections.abc import Iterator
 from typing import IO, Any, NamedTuple
 
+from swiftpipe.core.errors import UserError
 from swiftpipe.data.reject import RAW_LIMIT, Reject
-from swiftpipe.errors import UserError
 
 _WS = re.compile(r"[ \t\n\r]*")
 _SURROGATE = re.compile("[\udc80-\udcff]")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 
-from swiftpipe import console
+from swiftpipe.core import console
 
 
 class Progress:

@@ -18,10 +18,10 @@ from typing import IO, Any, NamedTuple, Protocol, cast
 
 import orjson
 
+from swiftpipe.core.errors import UserError
 from swiftpipe.data.csvread import csv_records
 from swiftpipe.data.jsonarray import JsonArrayReader
 from swiftpipe.data.reject import RAW_LIMIT, Reject, clip
-from swiftpipe.errors import UserError
 
 KINDS = ("jsonl", "json", "csv")
 # The largest row read (bytes of one line of JSON Lines); a longer one is rejected unparsed, so

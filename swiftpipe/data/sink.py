@@ -11,7 +11,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from swiftpipe.fsio import exclusive_temp
+from swiftpipe.core.fsio import exclusive_temp
 
 
 def tmp_path(path: Path) -> Path:

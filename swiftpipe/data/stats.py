@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from swiftpipe import console
+from swiftpipe.core import console
 
 EXAMPLES = 5
 

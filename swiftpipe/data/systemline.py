@@ -6,9 +6,9 @@ from __future__ import annotations
 from string import Formatter
 from typing import Any
 
+from swiftpipe.core.errors import UserError
 from swiftpipe.data.messages import type_name
 from swiftpipe.data.reject import Reject
-from swiftpipe.errors import UserError
 
 
 def template_fields(template: str, where: str) -> list[str]:

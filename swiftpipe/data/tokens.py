@@ -24,9 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from swiftpipe.core.errors import UserError
 from swiftpipe.data.messages import Message
 from swiftpipe.data.roles import ASSISTANT, SYSTEM, TOOL_CALL, TOOL_RESPONSE
-from swiftpipe.errors import UserError
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer

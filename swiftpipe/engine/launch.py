@@ -1,7 +1,7 @@
 """The launch seam: every stage hands its command to a Launcher instead of spawning it.
 
 `LocalLauncher` runs the command here, in its own process group, teeing its output into
-the stage log (swiftpipe.process). Other launchers (torchrun across nodes, a SLURM job)
+the stage log (swiftpipe.core.process). Other launchers (torchrun across nodes, a SLURM job)
 implement the same method.
 """
 
@@ -36,6 +36,6 @@ class LocalLauncher:
         echo: bool = True,
         on_line: Callable[[str], None] | None = None,
     ) -> int:
-        from swiftpipe import process
+        from swiftpipe.core import process
 
         return process.run([str(a) for a in argv], env=env, log_path=log_path, echo=echo, on_line=on_line)

@@ -27,9 +27,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from swiftpipe import console
-from swiftpipe.errors import UserError
-from swiftpipe.fsio import write_new_text
+from swiftpipe.core import console
+from swiftpipe.core.errors import UserError
+from swiftpipe.core.fsio import write_new_text
 
 LOCK_NAME = ".swiftpipe.engine.lock"
 MARKER = ".swiftpipe-workdir"

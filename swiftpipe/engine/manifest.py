@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from swiftpipe.engine.status import Status
-from swiftpipe.errors import UserError
+from swiftpipe.core.errors import UserError
 
 # The one atomic writer (temp file created exclusively, fsync, rename); imported from here by many.
-from swiftpipe.fsio import atomic_write_text as atomic_write_text
+from swiftpipe.core.fsio import atomic_write_text as atomic_write_text
+from swiftpipe.engine.status import Status
 
 FORMAT = 1
 

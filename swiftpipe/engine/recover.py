@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from swiftpipe import console
+from swiftpipe.core import console
 from swiftpipe.engine.lock import Owner, read_owner
 from swiftpipe.engine.manifest import Manifest, StageRecord
 from swiftpipe.engine.status import Status

@@ -20,18 +20,18 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from swiftpipe import console
-from swiftpipe.argv import mask_argv, mask_env
 from swiftpipe.config.schema import LoadedPipeline
+from swiftpipe.core import console
+from swiftpipe.core.argv import mask_argv, mask_env
+from swiftpipe.core.errors import Crashed, Interrupted, StageFailed, UserError
+from swiftpipe.core.fsio import tail
 from swiftpipe.engine.decide import Decision, decide
 from swiftpipe.engine.launch import Launcher, LocalLauncher
 from swiftpipe.engine.manifest import Attempt, Manifest, now_iso, records_dir, save_manifest, save_record
 from swiftpipe.engine.select import Selection
 from swiftpipe.engine.stage import RunOptions, Stage, StageContext
 from swiftpipe.engine.status import Status
-from swiftpipe.errors import Crashed, Interrupted, StageFailed, UserError
 from swiftpipe.kinds import get_kind
-from swiftpipe.kinds.common import tail
 
 
 class Runner:

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from swiftpipe.core.errors import UserError
 from swiftpipe.engine.graph import Graph
-from swiftpipe.errors import UserError
 from swiftpipe.kinds import get_kind
 
 

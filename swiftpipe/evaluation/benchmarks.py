@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from swiftpipe.core.errors import UserError
 from swiftpipe.engine.manifest import atomic_write_text
-from swiftpipe.errors import UserError
 
 LETTERS = ("A", "B", "C", "D")
 CEVAL_SUBJECTS = frozenset((

@@ -10,7 +10,7 @@ more questions than converted is a mismatch.
 
 from __future__ import annotations
 
-from swiftpipe.errors import StageFailed
+from swiftpipe.core.errors import StageFailed
 from swiftpipe.evaluation.benchmarks import Conversion
 from swiftpipe.evaluation.evalreport import DatasetReport
 

@@ -9,17 +9,15 @@ error and a hint, and the next attempt evaluates only what did not finish (reuse
 
 from __future__ import annotations
 
-import os
 import shutil
-import time
 from collections import deque
 from pathlib import Path
 from typing import Any
 
-from swiftpipe import console
+from swiftpipe.core import console, fsio
+from swiftpipe.core.errors import StageFailed
 from swiftpipe.engine.fingerprint import dir_digest, file_digest
 from swiftpipe.engine.stage import StageContext
-from swiftpipe.errors import StageFailed
 from swiftpipe.evaluation import failure, reuse
 from swiftpipe.evaluation.benchmarks import Conversion, convert
 from swiftpipe.evaluation.context import overflow
@@ -124,13 +122,9 @@ def data_digests(datasets: dict[str, Any]) -> dict[str, Any]:
 
 def move_aside(path: Path) -> Path | None:
     """Earlier results are kept: evalscope would mix old reports with new ones; where they went."""
-    if not path.exists():
-        return None
-    aside = path.with_name(f"{path.name}.stale-{time.strftime('%Y%m%d-%H%M%S')}")
-    if aside.exists():  # two attempts within one second
-        aside = aside.with_name(f"{aside.name}-{os.getpid()}-{time.monotonic_ns()}")
-    console.notice(f"moving the earlier {path.name}/ aside to {aside.name}/")
-    os.replace(path, aside)
+    aside = fsio.move_aside(path)
+    if aside is not None:
+        console.notice(f"moved the earlier {path.name}/ aside to {aside.name}/")
     return aside
 
 

@@ -12,19 +12,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from swiftpipe import console, process
+from swiftpipe.core import console, host, process
+from swiftpipe.core.errors import StageFailed
+from swiftpipe.core.versions import tool_versions
 from swiftpipe.engine import artifacts
 from swiftpipe.engine.kind import SCORES, Kind
 from swiftpipe.engine.stage import FileStage, Pending, StageContext, StagePlan, StageResult
-from swiftpipe.errors import StageFailed
 from swiftpipe.evaluation import benchmarks, counts, evalcommand, reuse
 from swiftpipe.evaluation.run import data_digests, evaluate, fits, move_aside, prepared, score_outputs
 from swiftpipe.evaluation.settings import EvalSettings
 from swiftpipe.kinds.common import base_model, model_inputs, program
-from swiftpipe.serving import backends, ports, serverrecord
+from swiftpipe.serving import backends, serverrecord
 from swiftpipe.serving.server import Server, ServerError, ServerInfo
 from swiftpipe.serving.swiftdeploy import ServeSettings, deploy_argv, server_spec
-from swiftpipe.versions import tool_versions
 
 # The base model's server is ours alone, keyless and short-lived: it listens on loopback only,
 # whatever host the deploy stage it mirrors is exposed on.
@@ -101,7 +101,7 @@ class BaseEvalStage(FileStage):
     def _spec(self, ctx: StageContext, cfg: BaseEvalConfig, params: BaseEvalParams) -> Any:
         serve = cfg.serve
         env = ctx.env(serve.env, serve.venv)
-        port = ports.free_port(LOOPBACK)
+        port = host.free_port(LOOPBACK)
         argv = deploy_argv(program(ctx, "swift", env), str(base_model(ctx)), backend=params.backend,
                            host=LOOPBACK, port=port, name=self._name(ctx), args=serve.args)
         for key in ("model_type", "template"):

@@ -6,12 +6,12 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-from swiftpipe import process
+from swiftpipe.core import process
+from swiftpipe.core.errors import UserError
+from swiftpipe.core.versions import tool_versions
 from swiftpipe.engine.fingerprint import dir_digest
 from swiftpipe.engine.stage import Pending, StageContext
-from swiftpipe.errors import UserError
 from swiftpipe.msswift import swiftargs
-from swiftpipe.versions import tool_versions
 
 FINGERPRINT_TOOLS = ("ms-swift", "torch", "transformers", "peft")
 # What makes two model folders the same model (args.json and logs name paths and times).
@@ -101,15 +101,3 @@ def stage_versions() -> dict[str, str | None]:
     versions = tool_versions()
     return {name: versions.get(name) for name in FINGERPRINT_TOOLS}
 
-
-def tail(path: Path, lines: int = 20) -> str:
-    """The last lines of a log, for failure messages."""
-    try:
-        with path.open("rb") as fh:
-            fh.seek(0, 2)
-            fh.seek(max(0, fh.tell() - 16384))
-            text = fh.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-    rows = [r for r in text.replace("\r", "\n").splitlines() if r.strip()]
-    return "\n".join(rows[-lines:])

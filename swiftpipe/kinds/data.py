@@ -21,13 +21,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from swiftpipe import process
 from swiftpipe.config.schema import DataFormat, doc
+from swiftpipe.core import process
+from swiftpipe.core.errors import StageFailed, UserError
 from swiftpipe.engine import artifacts
 from swiftpipe.engine.fingerprint import file_digest
 from swiftpipe.engine.kind import DATA, Kind
 from swiftpipe.engine.stage import FileStage, StageContext, StagePlan, StageResult
-from swiftpipe.errors import StageFailed, UserError
 
 # Bump when the converter's output for the same input changes, so old outputs are redone.
 CONVERTER_VERSION = 2  # 2: exact lengths; the estimate counts qwen3's think block on tool calls

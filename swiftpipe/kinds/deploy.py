@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from swiftpipe import console, process
 from swiftpipe.config.schema import ArgValue, Backend, doc
+from swiftpipe.core import console, process
+from swiftpipe.core.errors import StageFailed, UserError
 from swiftpipe.engine.fingerprint import fingerprint
 from swiftpipe.engine.kind import CHECKPOINT, MODEL, SERVER, Kind, Problem, Slot
 from swiftpipe.engine.manifest import StageRecord
 from swiftpipe.engine.stage import Pending, StageContext, StagePlan, StageResult
-from swiftpipe.errors import StageFailed, UserError
 from swiftpipe.kinds.common import base_model, model_inputs, model_source, stage_versions, swift_program
 from swiftpipe.msswift import secrets
 from swiftpipe.serving import backends, serverrecord, swiftdeploy

@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from swiftpipe import console, process, tracking
+from swiftpipe import tracking
 from swiftpipe.config.schema import doc
+from swiftpipe.core import console, process
+from swiftpipe.core.errors import UserError
+from swiftpipe.core.versions import tool_versions
 from swiftpipe.engine import artifacts
 from swiftpipe.engine.kind import SCORES, SERVER, Implied, Kind, Problem, Slot
 from swiftpipe.engine.stage import FileStage, Pending, StageContext, StagePlan, StageResult
-from swiftpipe.errors import UserError
 from swiftpipe.evaluation import benchmarks, compare, counts, evalcommand, reuse
 from swiftpipe.evaluation.evalreport import read_reports
 from swiftpipe.evaluation.run import data_digests, evaluate, fits, move_aside, prepared, score_outputs
@@ -27,7 +29,6 @@ from swiftpipe.evaluation.settings import EvalSettings, settings_of
 from swiftpipe.kinds.common import program
 from swiftpipe.serving.server import http_status
 from swiftpipe.serving.swiftdeploy import ServeSettings, api_key
-from swiftpipe.versions import tool_versions
 
 
 @dataclass(frozen=True)

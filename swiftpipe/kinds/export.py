@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from swiftpipe import console, process
-from swiftpipe.argv import flags
 from swiftpipe.config.schema import ArgValue, doc
+from swiftpipe.core import console, fsio, process
+from swiftpipe.core.argv import flags
+from swiftpipe.core.errors import StageFailed
 from swiftpipe.engine import artifacts
 from swiftpipe.engine.fingerprint import dir_digest
 from swiftpipe.engine.kind import CHECKPOINT, MODEL, Kind, Slot
 from swiftpipe.engine.stage import FileStage, Pending, StageContext, StagePlan, StageResult
-from swiftpipe.errors import StageFailed
 from swiftpipe.kinds.common import stage_versions, swift_program, weights_digest
 from swiftpipe.msswift import checkpoints, secrets
 
@@ -124,6 +123,6 @@ def _clear_leftovers(ctx: StageContext, partial: Path, final: Path) -> None:
         shutil.rmtree(partial)
     if final.exists():
         # Ours or not, a folder we are about to replace is kept, not deleted.
-        aside = final.with_name(f"{final.name}.stale-{time.strftime('%Y%m%d-%H%M%S')}")
-        console.notice(f"moving existing {final.name} aside to {aside.name}; it is not reused")
-        os.replace(final, aside)
+        aside = fsio.move_aside(final)
+        assert aside is not None
+        console.notice(f"moved existing {final.name} aside to {aside.name}; it is not reused")

@@ -10,20 +10,18 @@ sample. swift appends to an existing results file, so an earlier one is moved as
 from __future__ import annotations
 
 import json
-import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from swiftpipe import console, process
-from swiftpipe.argv import flags
 from swiftpipe.config.schema import ArgValue, doc
+from swiftpipe.core import console, fsio, process
+from swiftpipe.core.argv import flags
+from swiftpipe.core.errors import StageFailed, UserError
 from swiftpipe.engine import artifacts
 from swiftpipe.engine.fingerprint import file_digest
 from swiftpipe.engine.kind import ANSWERS, CHECKPOINT, DATA, MODEL, Kind, Slot
 from swiftpipe.engine.stage import FileStage, Pending, StageContext, StagePlan, StageResult
-from swiftpipe.errors import StageFailed, UserError
 from swiftpipe.kinds.common import model_args, model_source, stage_versions, swift_program
 from swiftpipe.msswift import secrets
 
@@ -90,10 +88,9 @@ class InferStage(FileStage):
 
     def run(self, ctx: StageContext, plan: StagePlan) -> StageResult:
         params: InferParams = plan.params
-        if params.results.exists():
-            aside = params.results.with_name(f"results.stale-{time.strftime('%Y%m%d-%H%M%S')}.jsonl")
-            console.notice(f"moving the earlier {params.results.name} aside to {aside.name}")
-            os.replace(params.results, aside)
+        aside = fsio.move_aside(params.results, keep_suffix=True)
+        if aside is not None:
+            console.notice(f"moved the earlier {params.results.name} aside to {aside.name}")
         rc = ctx.launcher.run(plan.argv, process.child_env(plan.env), ctx.log_path(), echo=ctx.options.echo)
         if rc != 0:
             raise StageFailed(f"swift infer exited with code {rc}", rc)

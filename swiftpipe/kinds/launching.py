@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import math
 import os
-import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from swiftpipe.config.schema import ArgValue, doc
+from swiftpipe.core import host
+from swiftpipe.core.errors import UserError
 from swiftpipe.engine.kind import Problem
-from swiftpipe.errors import UserError
 from swiftpipe.msswift import deepspeed as ds
 
 # swift's own variables; a stage's env: must not set them beside launch:.
@@ -113,26 +113,12 @@ def probe(env: dict[str, str], cfg: LaunchConfig) -> Host:
     """Count the GPUs and CPU cores; ask the stage's Python for deepspeed only when it is needed."""
     from swiftpipe.serving import backends
 
-    gpus, why = count_gpus()
+    found = host.gpus()
+    gpus, why = found.count, found.why
     python = backends.stage_python(env)
     version = ds.installed_version(python, env) if cfg.deepspeed is not None else None
     return Host(gpus, why, len(os.sched_getaffinity(0)), python, version)
 
-
-def count_gpus() -> tuple[int, str]:
-    import shutil
-    import subprocess
-
-    smi = shutil.which("nvidia-smi")
-    if smi is not None:
-        try:
-            done = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=30)
-            found = [line for line in done.stdout.splitlines() if line.startswith("GPU ")]
-            if done.returncode == 0 and found:
-                return len(found), f"nvidia-smi -L lists {len(found)}"
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-    return 0, "nvidia-smi -L lists none"
 
 
 def plan_launch(cfg: LaunchConfig, args: dict[str, ArgValue], env: dict[str, str], *, where: str,
@@ -220,17 +206,12 @@ def _torchrun_env(cfg: LaunchConfig, nproc: int, launch: Launch) -> dict[str, st
     if cfg.master_addr is not None:
         env["MASTER_ADDR"] = cfg.master_addr
     if cfg.master_port == "auto":
-        env["MASTER_PORT"] = str(free_port())
+        env["MASTER_PORT"] = str(host.free_port())
         launch.notes.append(f"master port {env['MASTER_PORT']} (auto: a free port; not part of the fingerprint)")
     else:
         env["MASTER_PORT"] = str(cfg.master_port)
     return env
 
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def effective_batch(args: dict[str, ArgValue], world_size: int) -> tuple[int | None, str]:

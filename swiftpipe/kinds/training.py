@@ -16,14 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from swiftpipe import console, tracking
-from swiftpipe.argv import flags, secret_values
+from swiftpipe import tracking
 from swiftpipe.config.schema import ArgValue, doc
+from swiftpipe.core import console
+from swiftpipe.core.argv import flags, secret_values
+from swiftpipe.core.errors import StageFailed, UserError
 from swiftpipe.engine import artifacts
 from swiftpipe.engine.fingerprint import file_digest, fingerprint
 from swiftpipe.engine.kind import CHECKPOINT, DATA, MODEL, Kind, Problem, Slot
 from swiftpipe.engine.stage import FileStage, Pending, StageContext, StagePlan, StageResult
-from swiftpipe.errors import StageFailed, UserError
 from swiftpipe.kinds import launching
 from swiftpipe.kinds.common import model_args, model_source, stage_versions, swift_program, weights_digest
 from swiftpipe.msswift import checkpoints, secrets
@@ -116,7 +117,7 @@ class TrainingStage(FileStage):
         return train, val
 
     def _launch(self, ctx: StageContext, cfg: TrainingConfig, env: dict[str, str | None]) -> launching.Launch:
-        from swiftpipe import process
+        from swiftpipe.core import process
 
         return launching.plan_launch(cfg.launch, cfg.args, process.child_env(env), where=ctx.where,
                                      pipeline_dir=ctx.pipeline.base_dir, stage_dir=ctx.stage_dir)
@@ -157,7 +158,7 @@ class TrainingStage(FileStage):
             elif match := FILTERED_LINE.search(line):
                 seen["swift_rows_in"], seen["swift_rows_kept"] = map(int, match.groups())
 
-        from swiftpipe import process
+        from swiftpipe.core import process
         from swiftpipe.msswift import deepspeed
 
         deepspeed.write_config(plan.inputs.get("launch", {}).get("deepspeed", {}))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from swiftpipe.argv import render_value
+from swiftpipe.core.argv import render_value
 from swiftpipe.msswift.argtypes import ANY, BOOL, DICT, FLOAT, INT, LIST, STR, ArgType
 
 # The words YAML 1.1 (PyYAML) reads as booleans, and argparse words for true/false (string_to_bool).

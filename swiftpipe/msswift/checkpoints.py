@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from swiftpipe.errors import UserError
+from swiftpipe.core.errors import UserError
 
 _STEP = re.compile(r"checkpoint-(\d+)$")
 WEIGHT_FILES = ("adapter_model.safetensors", "adapter_model.bin", "model.safetensors",

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from swiftpipe.errors import UserError
-from swiftpipe.fsio import atomic_write_text
+from swiftpipe.core.errors import UserError
+from swiftpipe.core.fsio import atomic_write_text
 
 NAMES = ("zero2", "zero3", "zero2_offload", "zero3_offload")
 CHOICES = "zero2, zero3, zero2_offload, zero3_offload"

@@ -12,7 +12,7 @@ which stores it in ~/.netrc).
 Other secret-named arguments (e.g. `swanlab_secret`, a webhook secret, and
 `swanlab_webhook_url`, a URL that is itself the credential) have no variable:
 they stay on the command line, swiftpipe masks them in everything it writes and echoes
-(swiftpipe.argv), and `scrub_args_json` rewrites the args.json files swift wrote with
+(swiftpipe.core.argv), and `scrub_args_json` rewrites the args.json files swift wrote with
 them. swift itself writes `*_token` values to args.json as null (`check_json_format`).
 """
 
@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from swiftpipe.argv import MASK, render_value
+from swiftpipe.core.argv import MASK, render_value
 from swiftpipe.engine.manifest import atomic_write_text
 
 # ms-swift argument -> the environment variables it is read from when the argument is unset.

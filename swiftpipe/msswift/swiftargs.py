@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from swiftpipe.errors import UserError
+from swiftpipe.core.errors import UserError
 from swiftpipe.msswift import argmatch, argtypes
 from swiftpipe.msswift.argtypes import ArgType
 from swiftpipe.msswift.pyscript import interpreter

@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from swiftpipe.errors import UserError
+from swiftpipe.core import host
+from swiftpipe.core.errors import UserError
 
 LMDEPLOY_MAX = (0, 11, 1)
 LMDEPLOY_PIN = "pip install 'lmdeploy>=0.10,<=0.11.1'"
@@ -56,7 +57,8 @@ def stage_python(env: Mapping[str, str]) -> str:
 
 def probe(env: Mapping[str, str]) -> HostFacts:
     """Look for a CUDA GPU and ask the stage's Python which lmdeploy it has."""
-    gpu, why = _find_gpu()
+    found = host.gpus()
+    gpu, why = found.count > 0, found.why
     python = stage_python(env)
     try:
         done = subprocess.run(
@@ -67,18 +69,6 @@ def probe(env: Mapping[str, str]) -> HostFacts:
         version = None
     return HostFacts(gpu, why, python, version)
 
-
-def _find_gpu() -> tuple[bool, str]:
-    smi = shutil.which("nvidia-smi")
-    if smi is not None:
-        try:
-            if subprocess.run([smi, "-L"], capture_output=True, timeout=30).returncode == 0:
-                return True, "nvidia-smi -L lists a GPU"
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-    if Path("/dev/nvidia0").exists():
-        return True, "/dev/nvidia0 exists"
-    return False, "nvidia-smi -L failed and /dev/nvidia0 does not exist"
 
 
 def lmdeploy_problem(facts: HostFacts) -> str | None:

@@ -56,10 +56,3 @@ def wait_released(host: str, port: int, timeout: float = 10.0) -> bool:
         time.sleep(0.1)
     return True
 
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port nobody uses right now, chosen by the kernel."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        port: int = sock.getsockname()[1]
-    return port

@@ -27,9 +27,9 @@ from subprocess import Popen
 from types import TracebackType
 from typing import Any
 
-from swiftpipe import console, process
+from swiftpipe.core import console, process
+from swiftpipe.core.errors import UserError
 from swiftpipe.engine.manifest import now_iso
-from swiftpipe.errors import UserError
 from swiftpipe.serving import ports
 from swiftpipe.serving.serverlog import REDACT_ENV, LogFollower, relay_argv
 

@@ -19,7 +19,7 @@ import signal
 import sys
 from pathlib import Path
 
-from swiftpipe import process
+from swiftpipe.core import process
 
 # The strings to mask travel in the relay's environment, never in an argv.
 REDACT_ENV = "SWIFTPIPE_REDACT"

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from swiftpipe import console, process
+from swiftpipe.core import console, process
 from swiftpipe.engine.manifest import Manifest, StageRecord, save_manifest
 from swiftpipe.serving import ports
 from swiftpipe.serving.server import Server, ServerInfo, StopResult, http_status, served_models

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from swiftpipe.argv import flags
-from swiftpipe.errors import UserError
+from swiftpipe.core.argv import flags
+from swiftpipe.core.errors import UserError
 from swiftpipe.serving.server import ServerSpec
 
 

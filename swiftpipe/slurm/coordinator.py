@@ -13,14 +13,14 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from swiftpipe import console
 from swiftpipe.config.schema import LoadedPipeline
+from swiftpipe.core import console
+from swiftpipe.core.errors import StageFailed
 from swiftpipe.engine.decide import Decision
 from swiftpipe.engine.manifest import Manifest, atomic_write_text, fold_records, save_manifest
 from swiftpipe.engine.runner import Runner
 from swiftpipe.engine.select import Selection
 from swiftpipe.engine.stage import RunOptions
-from swiftpipe.errors import StageFailed
 from swiftpipe.kinds import get_kind
 from swiftpipe.slurm import jobs
 from swiftpipe.slurm.config import SlurmResources

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from collections.abc import Iterable
 
-from swiftpipe.errors import UserError
+from swiftpipe.core.errors import UserError
 
 TOOLS = ("sbatch", "squeue", "scancel", "scontrol")
 

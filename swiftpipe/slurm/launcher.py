@@ -11,8 +11,8 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from swiftpipe.core.host import free_port
 from swiftpipe.engine.launch import LocalLauncher
-from swiftpipe.serving.ports import free_port
 from swiftpipe.slurm import jobs
 
 NODE_SCRIPT = 'export NODE_RANK="$SLURM_NODEID"; exec "$@"'

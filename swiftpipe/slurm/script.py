@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from swiftpipe.config.schema import ExecutorConfig, LoadedPipeline
-from swiftpipe.errors import UserError
+from swiftpipe.core.errors import UserError
 from swiftpipe.slurm.config import SlurmResources
 
 # sbatch splits an #SBATCH line at whitespace, groups with quotes, escapes with '\' and stops at an

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from swiftpipe.commands.convert import convert, sibling
-from swiftpipe.errors import UserError
+from swiftpipe.core.errors import UserError
 
 DATA = Path(__file__).parent.parent / "assets" / "data"
 REPO = Path(__file__).parent.parent.parent

@@ -67,7 +67,7 @@ def test_plan_passes(name: str, profile: str | None, tiny_model: Path, tmp_path:
                      capsys: pytest.CaptureFixture[str]) -> None:
     """Every recipe plans with its smoke profile here; without it, where this CPU machine can."""
     from swiftpipe.commands.plan import plan
-    from swiftpipe.errors import UserError
+    from swiftpipe.core.errors import UserError
 
     overrides = [f"workdir={tmp_path / 'w'}"] + ([f"model={tiny_model}"] if profile else [])
     try:
@@ -90,7 +90,7 @@ def plan_with(plan: Any, name: str, profile: str | None, overrides: list[str]) -
 
 
 def test_a_wrong_args_name_fails_the_check(tmp_path: Path) -> None:
-    from swiftpipe.errors import UserError
+    from swiftpipe.core.errors import UserError
 
     text = (recipe_dir() / "gpt-oss-20b-cookbook.yaml").read_text().replace("lora_dropout:", "lora_dropuot:")
     (tmp_path / "swiftpipe" / "recipes").mkdir(parents=True)

@@ -13,8 +13,8 @@ import pytest
 
 from swiftpipe.commands.plan import plan
 from swiftpipe.config.load import load_pipeline
+from swiftpipe.core.errors import EXIT_USER_ERROR, UserError, boundary
 from swiftpipe.engine.select import Selection
-from swiftpipe.errors import EXIT_USER_ERROR, UserError, boundary
 
 Write = Callable[[str], Path]
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from swiftpipe.config.load import load_pipeline
-from swiftpipe.errors import UserError
+from swiftpipe.core.errors import UserError
 from swiftpipe.kinds import user_kinds
 
 Write = Callable[[str], Path]

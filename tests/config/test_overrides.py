@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from swiftpipe.config.overrides import apply_overrides, parse_override
-from swiftpipe.errors import UserError
+from swiftpipe.core.errors import UserError
 
 
 def test_creates_missing_mappings_and_last_wins() -> None:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from swiftpipe.cli import main
 from swiftpipe.config import profiles
 from swiftpipe.config.load import load_pipeline
-from swiftpipe.errors import UserError
+from swiftpipe.core.errors import UserError
 
 Write = Callable[[str], Path]
 

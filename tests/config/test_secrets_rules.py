@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from swiftpipe.argv import mask_argv
 from swiftpipe.config.load import load_pipeline
-from swiftpipe.errors import UserError
+from swiftpipe.core.argv import mask_argv
+from swiftpipe.core.errors import UserError
 
 Write = Callable[[str], Path]
 

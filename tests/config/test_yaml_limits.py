@@ -13,7 +13,7 @@ import pytest
 
 from swiftpipe.config.load import load_pipeline
 from swiftpipe.config.yamlkeys import ALIAS_BUDGET, MAX_DEPTH, YamlLimit, parse
-from swiftpipe.errors import UserError
+from swiftpipe.core.errors import UserError
 
 Write = Callable[..., Path]  # write_pipeline(text, name="pipeline.yaml")
 GIB = 1 << 30

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from swiftpipe.core.errors import UserError
 from swiftpipe.data.convert import ConvertOptions, run
-from swiftpipe.errors import UserError
 from tests.data.conftest import DATA, DATASETS, chat
 
 BROKEN_JSONL = [

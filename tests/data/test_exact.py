@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 
 from swiftpipe.commands.convert import convert as convert_cmd
+from swiftpipe.core.errors import UserError
 from swiftpipe.data.convert import ConvertOptions, run
 from swiftpipe.data.exact import ExactCounter, choose, load_template
 from swiftpipe.data.tokens import TokenCounter
-from swiftpipe.errors import UserError
 from swiftpipe.kinds.data import DataStage
 from tests.data.conftest import DATA, DATASETS
 from tests.data.test_parallel import tiny_blocks  # noqa: F401 - a fixture

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from swiftpipe.config.load import load_pipeline
-from swiftpipe.errors import UserError
+from swiftpipe.core.errors import UserError
 from swiftpipe.kinds.data import DataStage
 from swiftpipe.kinds.rlhf import RlhfStage
 from tests.conftest import stage_context

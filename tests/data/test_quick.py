@@ -21,11 +21,11 @@ import orjson
 import pytest
 
 from swiftpipe.commands.convert import convert as convert_cmd
+from swiftpipe.core.errors import UserError
 from swiftpipe.data.convert import ConvertOptions, run
 from swiftpipe.data.read import exact_value, jsonl_records
 from swiftpipe.data.tokens import Rows, count_within
 from swiftpipe.data.transform import BlockConverter
-from swiftpipe.errors import UserError
 from swiftpipe.kinds.data import DataStage
 from tests.data.conftest import DATA, DATASETS
 from tests.data.test_stage import context

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from swiftpipe.core.errors import UserError
 from swiftpipe.data.jsonarray import JsonArrayReader
 from swiftpipe.data.read import input_kind, read_records
-from swiftpipe.errors import UserError
 from tests.data.conftest import DATA
 
 

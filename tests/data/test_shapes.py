@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from swiftpipe.core.errors import UserError
 from swiftpipe.data.convert import ConvertOptions, ConvertResult, run
 from swiftpipe.data.modality import is_multimodal
-from swiftpipe.errors import UserError
 from tests.data.conftest import DATASETS
 
 Write = Callable[..., Path]

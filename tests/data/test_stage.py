@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from swiftpipe.config.load import load_pipeline
+from swiftpipe.core.errors import StageFailed, UserError
 from swiftpipe.engine.fingerprint import fingerprint
 from swiftpipe.engine.stage import StageContext
-from swiftpipe.errors import StageFailed, UserError
 from swiftpipe.kinds.data import DataParams, DataStage
 from tests.conftest import stage_context
 from tests.data.conftest import DATA, DATASETS

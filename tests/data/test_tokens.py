@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from swiftpipe.core.errors import UserError
 from swiftpipe.data.tokens import MARGIN, TokenCounter, render
-from swiftpipe.errors import UserError
 
 
 def test_render_adds_empty_think_and_wraps_tools() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from swiftpipe.config.load import load_pipeline
+from swiftpipe.core.errors import UserError
 from swiftpipe.engine.graph import Graph
 from swiftpipe.engine.select import Selection, select
-from swiftpipe.errors import UserError
 
 Write = Callable[[str], Path]
 

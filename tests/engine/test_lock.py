@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from swiftpipe.core.errors import UserError
 from swiftpipe.engine.lock import LOCK_NAME, MARKER, Owner, claim, read_owner, start_ticks, workdir_lock
-from swiftpipe.errors import UserError
 
 HOLD = """
 import sys, time

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from swiftpipe.core.errors import UserError
 from swiftpipe.engine.manifest import Artifact, Manifest, load_manifest, manifest_path, save_manifest
 from swiftpipe.engine.status import Status
-from swiftpipe.errors import UserError
 
 
 def test_round_trip(tmp_path: Path) -> None:

@@ -15,10 +15,10 @@ import pytest
 
 from swiftpipe.commands.plan import plan
 from swiftpipe.commands.run import run
+from swiftpipe.core.errors import StageFailed
 from swiftpipe.engine.lock import LOCK_NAME
 from swiftpipe.engine.manifest import load_manifest
 from swiftpipe.engine.select import Selection
-from swiftpipe.errors import StageFailed
 
 
 @pytest.fixture

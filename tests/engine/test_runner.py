@@ -10,9 +10,9 @@ import pytest
 
 from swiftpipe.commands.plan import plan
 from swiftpipe.commands.run import run
+from swiftpipe.core.errors import EXIT_CRASH, EXIT_INTERRUPTED, StageFailed, UserError, boundary
 from swiftpipe.engine.manifest import load_manifest
 from swiftpipe.engine.select import Selection
-from swiftpipe.errors import EXIT_CRASH, EXIT_INTERRUPTED, StageFailed, UserError, boundary
 from swiftpipe.kinds.export import ExportStage
 
 

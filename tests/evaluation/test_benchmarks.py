@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from swiftpipe.errors import UserError
+from swiftpipe.core.errors import UserError
 from swiftpipe.evaluation import benchmarks
 
 REPO = Path(__file__).parent.parent.parent

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from swiftpipe.errors import StageFailed
+from swiftpipe.core.errors import StageFailed
 from swiftpipe.evaluation.benchmarks import Benchmark, Conversion
 from swiftpipe.evaluation.counts import check, expected, mismatches
 from swiftpipe.evaluation.evalreport import DatasetReport

@@ -10,13 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from swiftpipe import process
 from swiftpipe.commands.run import run
+from swiftpipe.core import host, process
+from swiftpipe.core.errors import StageFailed
 from swiftpipe.engine.manifest import load_manifest
 from swiftpipe.engine.select import Selection
-from swiftpipe.errors import StageFailed
 from swiftpipe.evaluation.evalreport import read_report
-from swiftpipe.serving import ports
 from swiftpipe.serving.server import ServerInfo
 
 pytestmark = pytest.mark.integration
@@ -41,7 +40,7 @@ template: qwen3
 stages:
   deploy:
     backend: transformers
-    port: {ports.free_port()}
+    port: {host.free_port()}
     served_model_name: tiny
     ready_timeout: 120
     venv: {VENV}

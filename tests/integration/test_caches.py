@@ -22,10 +22,10 @@ import pytest
 
 from swiftpipe.commands.run import run
 from swiftpipe.commands.stop import stop
+from swiftpipe.core import host
 from swiftpipe.engine.manifest import load_manifest
 from swiftpipe.engine.select import Selection
 from swiftpipe.evaluation.evalreport import read_report
-from swiftpipe.serving import ports
 from tests.integration.tiny import swiftpipe, write_sft_pipeline, write_train
 
 pytestmark = pytest.mark.integration
@@ -69,7 +69,7 @@ def test_two_cmmlu_folders_and_a_changed_folder_each_score_their_own_rows(
     (home / "datasets" / "kept.txt").write_text("the user's")
     monkeypatch.setenv("HF_HOME", str(home))
     monkeypatch.delenv("HF_DATASETS_CACHE", raising=False)
-    port = ports.free_port()
+    port = host.free_port()
     first, second = tmp_path / "a" / "pipeline.yaml", tmp_path / "b" / "pipeline.yaml"
     folder_a = cmmlu_folder(tmp_path / "a" / "cmmlu", "alpha", 7)
     folder_b = cmmlu_folder(tmp_path / "b" / "cmmlu", "beta", 3)

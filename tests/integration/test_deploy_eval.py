@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from swiftpipe import process
 from swiftpipe.commands.run import run
+from swiftpipe.core import host, process
 from swiftpipe.engine.manifest import Manifest, StageRecord, load_manifest, save_manifest
 from swiftpipe.engine.select import Selection
 from swiftpipe.engine.status import Status
@@ -65,7 +65,7 @@ stages:
     checkpoint: {run_dir / "checkpoint-2"}
   deploy:
     backend: transformers
-    port: {ports.free_port()}
+    port: {host.free_port()}
     served_model_name: tiny
     ready_timeout: 120
     venv: {VENV}

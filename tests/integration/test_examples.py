@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from swiftpipe.core import host
 from swiftpipe.engine.manifest import Manifest, load_manifest
-from swiftpipe.serving import ports
 from swiftpipe.serving.server import http_status
 
 pytestmark = pytest.mark.integration
@@ -47,8 +47,8 @@ def manifest(workdir: Path) -> Manifest:
 
 def test_two_variants_rerun_one_branch_and_share_the_base(tmp_path: Path, tiny_model: Path) -> None:
     work = tmp_path / "run"
-    port_args = ["--set", f"stages.deploy_a.port={ports.free_port()}",
-                 "--set", f"stages.deploy_b.port={ports.free_port()}"]
+    port_args = ["--set", f"stages.deploy_a.port={host.free_port()}",
+                 "--set", f"stages.deploy_b.port={host.free_port()}"]
     swiftpipe("two-variants.yaml", work, tiny_model, *port_args)
     first = manifest(work)
     assert {n: str(r.status) for n, r in first.stages.items()} == {
@@ -98,7 +98,7 @@ def test_sft_then_infer_answers_every_validation_row(tmp_path: Path, tiny_model:
 
 
 def test_eval_endpoint_evaluates_a_server_started_by_hand(tmp_path: Path, tiny_model: Path) -> None:
-    port = ports.free_port()
+    port = host.free_port()
     log = (tmp_path / "server.log").open("wb")
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "swift"), "deploy", "--model", str(tiny_model), "--infer_backend",

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from swiftpipe.kinds.launching import free_port
+from swiftpipe.core.host import free_port
 from swiftpipe.msswift import deepspeed
 from swiftpipe.msswift.checkpoints import inspect, last_complete
 from tests.conftest import _leftovers

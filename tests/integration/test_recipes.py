@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from swiftpipe.commands.recipes import recipe_dir
-from swiftpipe.serving import ports
+from swiftpipe.core import host
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ def test_smoke_profile_runs_for_real(name: str, tiny_model: Path, tmp_path: Path
     workdir = tmp_path / "w"
     cmd = [sys.executable, "-m", "swiftpipe", "run", str(recipe_dir() / f"{name}.yaml"), "--profile", "smoke",
            "--set", f"workdir={workdir}", "--set", f"model={tiny_model}"]
-    env = {**os.environ, **OFFLINE, "SWIFTPIPE_PORT": str(ports.free_port())}
+    env = {**os.environ, **OFFLINE, "SWIFTPIPE_PORT": str(host.free_port())}
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=1500, env=env)
     assert done.returncode == 0, done.stderr[-4000:]
     manifest = json.loads((workdir / "manifest.json").read_text())

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from swiftpipe.serving import ports
+from swiftpipe.core import host
 
 ASSETS = Path(__file__).parent.parent / "assets"
 
@@ -39,7 +39,7 @@ model: model
 stages:
   deploy:
     backend: transformers
-    port: {ports.free_port()}
+    port: {host.free_port()}
     served_model_name: tiny
     ready_timeout: 30
     venv: {venv}

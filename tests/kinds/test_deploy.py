@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from swiftpipe import process
 from swiftpipe.commands.run import run
 from swiftpipe.commands.stop import stop
 from swiftpipe.config.load import load_pipeline
+from swiftpipe.core import host, process
+from swiftpipe.core.errors import UserError
 from swiftpipe.engine.manifest import Manifest, load_manifest
 from swiftpipe.engine.select import Selection
 from swiftpipe.engine.status import Status
-from swiftpipe.errors import UserError
 from swiftpipe.kinds.deploy import DeployStage
 from swiftpipe.serving import backends, ports, serverrecord, swiftdeploy
 from swiftpipe.serving.server import Server, ServerInfo
@@ -77,7 +77,7 @@ def test_lmdeploy_too_new_is_one_line_before_anything_starts(tmp_path: Path, mon
 
 
 def test_lmdeploy_without_a_gpu_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(backends, "_find_gpu", lambda: (False, "nvidia-smi -L failed"))
+    monkeypatch.setattr(host, "gpus", lambda: host.Gpus(0, "nvidia-smi -L failed"))
     with pytest.raises(UserError, match=r"^stages.deploy.backend: lmdeploy needs a CUDA GPU \(nvidia-smi -L failed\)"):
         plan_argv(write_pipeline(tmp_path, eval_stage=False), "stages.deploy.backend=lmdeploy")
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from swiftpipe.config.load import load_pipeline
+from swiftpipe.core.errors import UserError
 from swiftpipe.engine.fingerprint import fingerprint
-from swiftpipe.errors import UserError
 from swiftpipe.kinds import launching
 from swiftpipe.kinds.launching import Host, LaunchConfig, resolve
 from swiftpipe.kinds.sft import SftStage

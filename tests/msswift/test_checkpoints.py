@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from swiftpipe.errors import UserError
+from swiftpipe.core.errors import UserError
 from swiftpipe.msswift.checkpoints import inspect, last_complete, list_checkpoints, resolve, run_dirs
 
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from swiftpipe.argv import secret_values
 from swiftpipe.config.load import load_pipeline
 from swiftpipe.config.rules import check_raw_secrets
+from swiftpipe.core.argv import secret_values
 from swiftpipe.kinds.export import ExportStage
 from swiftpipe.kinds.sft import SftStage
 from swiftpipe.msswift import secrets

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from swiftpipe.errors import UserError
+from swiftpipe.core.errors import UserError
 from swiftpipe.msswift import swiftargs
 
 SWIFT = str(Path(sys.executable).parent / "swift")

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from swiftpipe import process
 from swiftpipe.cli import main
+from swiftpipe.core import host, process
+from swiftpipe.core.errors import UserError
 from swiftpipe.engine.manifest import Manifest, StageRecord, save_manifest
-from swiftpipe.errors import UserError
 from swiftpipe.serving import ports, serverrecord
 from swiftpipe.serving.server import Server, ServerError, ServerInfo, ServerSpec
 
@@ -36,7 +36,7 @@ def fake_swift(tmp_path: Path) -> str:
 
 
 def spec(fake_swift: str, tmp_path: Path, **env: str) -> ServerSpec:
-    port = ports.free_port()
+    port = host.free_port()
     argv = [fake_swift, "deploy", "--model", "/m", "--host", "127.0.0.1", "--port", str(port),
             "--served_model_name", "tiny"]
     full_env = {**os.environ, "FAKE_MARKER_DIR": str(tmp_path), "PYTHONUNBUFFERED": "1", **env}

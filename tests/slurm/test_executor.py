@@ -88,7 +88,7 @@ def no_jobs_left(c: Cluster) -> bool:
 
 @pytest.mark.integration
 def test_the_pipeline_runs_through_a_two_node_cluster(slurm: Cluster, tmp_path: Path, tiny_model: Path) -> None:
-    from swiftpipe.serving.ports import free_port
+    from swiftpipe.core.host import free_port
 
     path = tmp_path / "pipeline.yaml"
     path.write_text(pipeline_text(tiny_model).replace("{port}", str(free_port())))

@@ -10,7 +10,7 @@ import pytest
 
 from swiftpipe.config.load import load_pipeline
 from swiftpipe.config.schema import LoadedPipeline
-from swiftpipe.errors import UserError
+from swiftpipe.core.errors import UserError
 from swiftpipe.slurm.config import SlurmResources
 from swiftpipe.slurm.script import Job, render
 

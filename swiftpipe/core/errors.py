@@ -68,7 +68,7 @@ def _write_crash_log(exc: BaseException) -> Path:
 
 def _scrub(text: str, hidden: list[str]) -> str:
     """`text` without the secret values `hidden` and without URL passwords."""
-    from swiftpipe.argv import MASK, redact  # imported here: argv may need errors, not the reverse
+    from swiftpipe.core.argv import MASK, redact  # imported here: argv may need errors, not the reverse
 
     return redact(_URL_PASSWORD.sub(rf"\1{MASK}@", text), hidden)
 
@@ -79,7 +79,7 @@ def masked_argv(argv: list[str], env: Mapping[str, str]) -> tuple[list[str], lis
     Besides what `mask_argv` hides, `--set KEY=VALUE` hides VALUE when KEY names a secret, and a
     URL's password is masked wherever it appears.
     """
-    from swiftpipe.argv import MASK, MIN_REDACT, is_secret, mask_argv, secret_values
+    from swiftpipe.core.argv import MASK, MIN_REDACT, is_secret, mask_argv, secret_values
 
     out: list[str] = []
     hidden: list[str] = []

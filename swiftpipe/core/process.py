@@ -7,7 +7,7 @@ process group, in stages: SIGINT, then SIGTERM, then SIGKILL.
 
 A child that `run` starts also dies with swiftpipe, however swiftpipe dies (kill -9
 included, which no handler sees): it is started under a small supervisor
-(swiftpipe/watchdog.py, the group's leader) that watches swiftpipe through a pipe
+(swiftpipe/core/watchdog.py, the group's leader) that watches swiftpipe through a pipe
 only swiftpipe holds, a parent-death signal and its parent PID, and then kills the
 whole process tree under it, torchrun workers in their own sessions included. It
 does not wait for the child to write, so a silent child is stopped too. Servers are
@@ -26,9 +26,9 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, BinaryIO
 
-from swiftpipe import watchdog
-from swiftpipe.argv import mask_argv, redact, secret_values
-from swiftpipe.errors import UserError
+from swiftpipe.core import watchdog
+from swiftpipe.core.argv import mask_argv, redact, secret_values
+from swiftpipe.core.errors import UserError
 
 LineCallback = Callable[[str], None]
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import os
 import tempfile
+import time
 from pathlib import Path
 
 
@@ -75,3 +76,33 @@ def write_new_text(path: Path, text: str) -> None:
         os.link(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def move_aside(path: Path, *, keep_suffix: bool = False) -> Path | None:
+    """Rename `path` to `<name>.stale-<time>` beside it (`<stem>.stale-<time><suffix>` with
+    `keep_suffix`, so `results.jsonl` stays a .jsonl); None when there is nothing to move.
+
+    Two moves within one second get distinct names: the second adds the process id and a clock tick.
+    """
+    if not path.exists() and not path.is_symlink():
+        return None
+    name, suffix = (path.stem, path.suffix) if keep_suffix else (path.name, "")
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    aside = path.with_name(f"{name}.stale-{stamp}{suffix}")
+    if aside.exists() or aside.is_symlink():  # two moves within one second
+        aside = path.with_name(f"{name}.stale-{stamp}-{os.getpid()}-{time.monotonic_ns()}{suffix}")
+    os.rename(path, aside)
+    return aside
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    """The last non-blank lines of a log (from its last 16 KiB), for failure messages; '' if unreadable."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, 2)
+            fh.seek(max(0, fh.tell() - 16384))
+            text = fh.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    rows = [r for r in text.replace("\r", "\n").splitlines() if r.strip()]
+    return "\n".join(rows[-lines:])
