@@ -59,6 +59,7 @@ test-unit: install
 lint: install
 	$(BIN)/ruff check swiftpipe tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf runs .pytest_cache .mypy_cache .ruff_cache

@@ -15,7 +15,7 @@ Then token lengths, on the first --length-rows rows, with the tiny model's token
 --max-length (rows above it are rejected):
   (d) estimate - `swiftpipe convert --tokenizer M --max-length N --no-exact` (whole process);
   (e) exact    - the same with `--exact --template qwen3 --model-type qwen3`: the lengths of
-                 ms-swift's template, by the strings it tokenises (swiftpipe/data/chatml.py)
+                 ms-swift's template, by the strings it tokenises (swiftpipe/data/rows/chatml.py)
                  or, for rows that module does not follow, by the template itself, loaded
                  then (whole process, start-up and any template load included);
   (f) ms-swift - `load_dataset` + `EncodePreprocessor` (what `swift sft` maps over the rows),
@@ -65,7 +65,7 @@ import sys, time
 from pathlib import Path
 from swift.dataset import load_dataset
 from swift.dataset.utils import EncodePreprocessor
-from swiftpipe.data.exact import load_template
+from swiftpipe.data.rows.exact import load_template
 template = load_template(Path(sys.argv[2]), "qwen3", "qwen3")
 t = time.perf_counter()
 train, _ = load_dataset([sys.argv[1]], num_proc=1, load_from_cache_file=False)
@@ -252,7 +252,7 @@ def lengths(args: argparse.Namespace, data: Path, work: Path, env: dict[str, str
     model = args.model
     if not (model / "config.json").is_file():
         sys.path.insert(0, str(REPO))
-        from swiftpipe.tinymodel import build_tiny_model
+        from swiftpipe.msswift.tinymodel import build_tiny_model
 
         model = build_tiny_model(work / "tiny-qwen3")
     rows = _count_lines(data)

@@ -78,7 +78,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="swiftpipe-bench-"))
-    from swiftpipe.tinymodel import build_tiny_model
+    from swiftpipe.msswift.tinymodel import build_tiny_model
 
     model = build_tiny_model(root / "tiny-qwen3")
     (root / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in ROWS))

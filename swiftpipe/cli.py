@@ -54,8 +54,9 @@ def main() -> None:
 @click.option("--until", metavar=STAGE, help="Run this stage and every stage it depends on.")
 @click.option("--force", is_flag=True, help="Run selected stages even if up to date.")
 @click.option("--keep-serving", is_flag=True, help="Leave the deploy server running at the end.")
-@click.option("--detach", is_flag=True, help="executor slurm: return once the jobs are submitted.")
-@click.option("--job", metavar="STAGES", hidden=True, help="Inside a SLURM job: run these stages (comma-separated).")
+@click.option("--detach", is_flag=True, help="Executors that queue work: return once it is submitted.")
+@click.option("--job", metavar="STAGES", hidden=True,
+              help="Inside a job an executor started: run these stages (comma-separated).")
 def run(pipeline: Path, overrides: tuple[str, ...], profile: str | None, only: str | None, from_: str | None,
         until: str | None, force: bool, keep_serving: bool, detach: bool, job: str | None) -> None:
     """Run the pipeline, skipping stages that are up to date."""

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from swiftpipe.core import console, process
-from swiftpipe.engine.manifest import atomic_write_text
+from swiftpipe.core.fsio import atomic_write_text
 from swiftpipe.engine.stage import StageContext
 from swiftpipe.msswift import secrets
 
@@ -129,7 +129,8 @@ def log_eval(ctx: StageContext, scores: dict[str, float | None]) -> None:
 
 def _training(ctx: StageContext) -> Any:
     """The config of the pipeline's first training stage, whose run the scores join."""
-    return next((n.config for n in ctx.pipeline.graph if n.kind in ("pt", "sft")), None)
+    graph = ctx.pipeline.graph
+    return next((n.config for n in graph if graph.kind(n.name).trains), None)
 
 
 def _env(ctx: StageContext) -> dict[str, str | None]:

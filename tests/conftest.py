@@ -40,7 +40,7 @@ def fake_venv(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The real tiny Qwen3 model, built once per test session (about 10 s)."""
-    from swiftpipe.tinymodel import build_tiny_model, is_current
+    from swiftpipe.msswift.tinymodel import build_tiny_model, is_current
 
     prebuilt = REPO / "models" / "tiny-qwen3"
     if is_current(prebuilt):

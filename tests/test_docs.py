@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from swiftpipe.config.load import load_pipeline
-from swiftpipe.config.reference import BEGIN, END, markdown
+from swiftpipe.commands.reference import BEGIN, END, markdown
+from swiftpipe.loading import load_pipeline
 
 REPO = Path(__file__).parent.parent
 
@@ -14,7 +14,7 @@ REPO = Path(__file__).parent.parent
 def test_readme_reference_is_generated_from_the_schema() -> None:
     readme = (REPO / "README.md").read_text()
     section = readme[readme.index(BEGIN): readme.index(END) + len(END)]
-    assert section == markdown(), "run: python -m swiftpipe.config.reference, and paste into README.md"
+    assert section == markdown(), "run: python -m swiftpipe.commands.reference, and paste into README.md"
 
 
 def test_ci_runs_the_test_command_the_readme_gives() -> None:

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from swiftpipe.config.load import load_pipeline
 from swiftpipe.core import host
+from swiftpipe.loading import load_pipeline
 from swiftpipe.serving import ports
 
 REPO = Path(__file__).parent.parent

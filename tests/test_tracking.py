@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from swiftpipe import tracking
-from swiftpipe.config.load import load_pipeline
 from swiftpipe.core.errors import UserError
-from swiftpipe.engine.stage import StageContext
+from swiftpipe.engine.stage import StageContext, StagePlan
 from swiftpipe.kinds import get_kind
+from swiftpipe.loading import load_pipeline
 from tests.conftest import stage_context
 from tests.integration.tiny import swiftpipe, write_sft_pipeline, write_train
 
@@ -71,14 +71,20 @@ def test_eval_logging_gets_the_key_routed_from_the_training_stages_swanlab_token
     assert env["SWANLAB_API_KEY"] == "sl-from-args" and env["A"] == "b"
 
 
-def sft_argv(tmp_path: Path, args_yaml: str, tracking_yaml: str, overrides: list[str] | None = None) -> list[str]:
-    """The planned `swift sft` argv of a one-stage pipeline with these args and tracking."""
+def sft_argv(tmp_path: Path, args_yaml: str, tracking_yaml: str, overrides: list[str] | None = None,
+             kind: str = "sft") -> list[str]:
+    """The planned `swift sft` (or `kind`'s) argv of a one-stage pipeline with these args and tracking."""
+    return [str(a) for a in training_plan(tmp_path, args_yaml, tracking_yaml, overrides, kind).argv]
+
+
+def training_plan(tmp_path: Path, args_yaml: str, tracking_yaml: str, overrides: list[str] | None = None,
+                  kind: str = "sft") -> StagePlan:
     (tmp_path / "train.jsonl").write_text("")
     (tmp_path / "m").mkdir(exist_ok=True)
-    (tmp_path / "pipeline.yaml").write_text(f"name: demo\nmodel: m\nstages: {{sft: {{dataset: [train.jsonl], "
-                                            f"args: {args_yaml}}}}}\n{tracking_yaml}")
-    ctx = stage_context(load_pipeline(tmp_path / "pipeline.yaml", overrides or []), "sft")
-    return [str(a) for a in get_kind("sft").stage().plan(ctx).argv]
+    (tmp_path / "pipeline.yaml").write_text(f"name: demo\nmodel: m\nstages: {{{kind}: {{kind: {kind}, "
+                                            f"dataset: [train.jsonl], args: {args_yaml}}}}}\n{tracking_yaml}")
+    ctx = stage_context(load_pipeline(tmp_path / "pipeline.yaml", overrides or []), kind)
+    return get_kind(kind).stage().plan(ctx)
 
 
 def report_to(argv: list[str]) -> list[str]:
@@ -101,6 +107,35 @@ def test_a_null_report_to_drops_the_flag_with_tracking_on_or_off(tmp_path: Path)
     assert report_to(sft_argv(tmp_path, "{report_to: null}", "")) == []
     on = sft_argv(tmp_path, "{report_to: none}", "tracking: {backend: swanlab}\n", ["stages.sft.args.report_to=null"])
     assert report_to(on) == ["swanlab"]
+
+
+@pytest.mark.parametrize("kind", ["pt", "sft", "rlhf"])
+def test_every_training_kind_reports_to_swanlab(tmp_path: Path, kind: str) -> None:
+    plan = training_plan(tmp_path, "{report_to: none}", "tracking: {backend: swanlab, project: p}\n", kind=kind)
+    argv = [str(a) for a in plan.argv]
+    assert argv[1] == kind and report_to(argv) == ["swanlab"]
+    assert argv[argv.index("--swanlab_project") + 1] == "p"
+    assert plan.env["SWANLAB_LOGDIR"] == str(tmp_path / "runs" / "demo" / "swanlog")
+
+
+def test_a_report_to_beside_tracking_is_refused_for_an_rlhf_stage(tmp_path: Path) -> None:
+    (tmp_path / "train.jsonl").write_text("")
+    (tmp_path / "pipeline.yaml").write_text(
+        "name: demo\nmodel: m\ntracking: {backend: swanlab}\n"
+        "stages: {dpo: {kind: rlhf, dataset: [train.jsonl], args: {report_to: tensorboard}}}\n")
+    with pytest.raises(UserError) as err:
+        load_pipeline(tmp_path / "pipeline.yaml", [])
+    assert str(err.value).endswith("stages.dpo.args.report_to: set by 'tracking'; remove it here")
+
+
+def test_eval_logging_runs_in_the_environment_of_an_rlhf_stage(tmp_path: Path) -> None:
+    (tmp_path / "train.jsonl").write_text("")
+    (tmp_path / "pipeline.yaml").write_text(
+        "name: demo\nmodel: m\ntracking: {backend: swanlab}\n"
+        "stages: {dpo: {kind: rlhf, dataset: [train.jsonl], env: {A: b}, venv: v}}\n")
+    ctx = stage_context(load_pipeline(tmp_path / "pipeline.yaml", []), "dpo")
+    assert tracking._env(ctx)["A"] == "b"
+    assert tracking._python(ctx) == str(tmp_path / "v" / "bin" / "python")
 
 
 def test_which_report_to_values_yield_to_the_tracker() -> None:

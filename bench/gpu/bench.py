@@ -49,7 +49,7 @@ def build_model(out: Path, layers: int, dims: dict[str, int], device: str) -> Pa
     import torch
     from transformers import GptOssConfig, GptOssForCausalLM, PreTrainedTokenizerFast
 
-    from swiftpipe.tinymodel import SPECIAL_TOKENS, train_bpe
+    from swiftpipe.msswift.tinymodel import SPECIAL_TOKENS, train_bpe
 
     out.mkdir(parents=True, exist_ok=True)
     corpus = [" ".join(f"word{i} token{i * 7 % 97} reasoning analysis final answer" for i in range(200))] * 4

@@ -1,7 +1,7 @@
 """`swiftpipe convert`: dataset files in any supported chat format -> ms-swift JSONL.
 
 Format `text` takes pretraining rows (`{"text": ...}`, or a response alone) and writes each as
-one assistant turn, the form `swift pt` reads (see swiftpipe/data/text.py).
+one assistant turn, the form `swift pt` reads (see swiftpipe/data/rows/text.py).
 
 Outputs, all written atomically (`<name>.tmp`, then renamed):
 
@@ -18,8 +18,9 @@ without being tokenised, so one runaway row costs neither the memory nor the tim
 Large JSON Lines inputs (32 MiB and up, plain or .gz) are converted by worker processes, one
 per CPU unless `--jobs` says otherwise; the outputs are byte for byte those of `--jobs 1`.
 
-`--format` and `--limit` are given once (for every input) or once per input, in order; the
-data stage passes both per source, so its shown command is exactly what it runs.
+`--format` and `--limit` are given once (for every input) or once per input, in order. The
+flags become the same `ConvertOptions` the data stage writes to its options file, checked here
+(the stage's come checked from pipeline.yaml), and go to the same `swiftpipe.data.convert`.
 
 Exit codes: 0 written; 1 too many rows rejected (or none left), train/val not written;
 2 a user error (raised as `UserError`).
@@ -32,14 +33,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from swiftpipe.core import console
 from swiftpipe.core.errors import UserError
-from swiftpipe.data.convert import ConvertOptions, run
-from swiftpipe.data.exact import choose
-from swiftpipe.data.formats import FORMATS
-from swiftpipe.data.read import MAX_ROW_BYTES, input_kind
-from swiftpipe.data.row import PURPOSES
-from swiftpipe.data.systemline import template_fields
+from swiftpipe.data.convert import convert as convert_files
+from swiftpipe.data.options import ConvertOptions, Source
+from swiftpipe.data.reading.read import MAX_ROW_BYTES, input_kind
+from swiftpipe.data.rows.exact import choose
+from swiftpipe.data.rows.formats import FORMATS
+from swiftpipe.data.rows.row import PURPOSES, Settings
+from swiftpipe.data.rows.systemline import template_fields
 
 
 def convert(
@@ -72,29 +73,20 @@ def convert(
     """Convert `inputs` into `output` (+ validation, rejects and report files); return the exit code.
 
     `fmt` and `limit` are one value for all inputs or one per input (`limit`: rows, or `all`).
-    `exact`: token lengths from ms-swift's template (None: when it can be loaded; see exact.py).
+    `exact`: token lengths from ms-swift's template (None: when it can be loaded; see data/rows/exact.py).
     """
     fmts = per_input("--format", (fmt,) if isinstance(fmt, str) else tuple(fmt), len(inputs))
     limits = per_input("--limit", (limit,) if isinstance(limit, str) else tuple(limit), len(inputs))
-    rows = tuple(parse_limit(v) for v in limits)
-    rows = rows * len(inputs) if len(rows) == 1 else rows
-    options = ConvertOptions(
-        inputs=tuple(inputs),
-        train=output,
-        val=(val_output or sibling(output, ".val.jsonl")) if val_ratio > 0 else None,
-        rejects=rejects or sibling(output, ".rejects.jsonl"),
-        report=report or sibling(output, ".report.json"),
-        fmt=fmts[0] if len(fmts) == 1 else "auto",
-        formats=fmts if len(fmts) > 1 else (),
-        limits=rows if any(n is not None for n in rows) else (),
-        max_reject_ratio=max_reject_ratio,
-        dedupe=dedupe,
+    # Given once: the same for every input.
+    fmts, rows = fmts * (len(inputs) // len(fmts)), [parse_limit(v) for v in limits]
+    rows = rows * (len(inputs) // len(rows))
+    settings = Settings(
         system=system,
+        dedupe=dedupe,
         val_ratio=val_ratio,
         seed=seed,
         tokenizer=tokenizer,
         max_length=max_length,
-        jobs=jobs,
         purpose=purpose,
         multimodal=multimodal,
         strict=strict,
@@ -104,21 +96,24 @@ def convert(
         media_root=media_root,
         max_row_bytes=MAX_ROW_BYTES if max_row_bytes is None else max_row_bytes,
     )
+    options = ConvertOptions(
+        sources=tuple(Source(*source) for source in zip(inputs, fmts, rows, strict=True)),
+        train=output,
+        val=(val_output or sibling(output, ".val.jsonl")) if val_ratio > 0 else None,
+        rejects=rejects or sibling(output, ".rejects.jsonl"),
+        report=report or sibling(output, ".report.json"),
+        settings=settings,
+        max_reject_ratio=max_reject_ratio,
+        jobs=jobs,
+    )
     check_options(options)
     if media_root is not None and not media_root.is_dir():
         raise UserError(f"--media-root: {media_root}: no such directory")
     if exact and tokenizer is None:
         raise UserError("--exact needs --tokenizer MODEL_DIR to count tokens; pass both")
-    options = replace(options, exact=choose(exact, tokenizer, max_length, template, model_type))
-    console.step(f"convert {len(inputs)} file(s) -> {output}")
-    result = run(options)
-    if result.failure is not None:
-        console.failure(result.failure)
-        return 1
-    val = f", {result.val} validation rows to {result.val_path}" if result.val_path else ""
-    console.success(f"wrote {result.train} rows to {output}{val}; {result.rejected} rejected")
-    return 0
-
+    exact = choose(exact, tokenizer, max_length, template, model_type)
+    result = convert_files(replace(options, settings=replace(settings, exact=exact)))
+    return 0 if result.failure is None else 1
 
 def sibling(output: Path, suffix: str) -> Path:
     """`train.jsonl` + `.val.jsonl` -> `train.val.jsonl`, in the same folder."""
@@ -143,32 +138,37 @@ def parse_limit(value: str) -> int | None:
 
 def check_options(options: ConvertOptions) -> None:
     """Raise `UserError` for the first option or path that cannot work."""
-    if not options.inputs:
+    settings = options.settings
+    if not options.sources:
         raise UserError("convert: no input files given; pass one or more .jsonl, .json or .csv files")
-    for path in options.inputs:
-        _check_input(path)
-    for fmt in (options.fmt, *options.formats):
-        if fmt != "auto" and fmt not in FORMATS:
-            raise UserError(f"--format {fmt}: unknown format; use auto, {', '.join(FORMATS)}")
+    for source in options.sources:
+        _check_input(source.path)
+    for source in options.sources:
+        if source.format != "auto" and source.format not in FORMATS:
+            raise UserError(f"--format {source.format}: unknown format; use auto, {', '.join(FORMATS)}")
     if not options.train.name.endswith(".jsonl"):
         raise UserError(f"-o {options.train}: the output must end in .jsonl (swift reads JSON Lines)")
-    if not 0.0 <= options.val_ratio < 1.0:
-        raise UserError(f"--val-ratio {options.val_ratio:g}: must be at least 0 and below 1")
+    if not 0.0 <= settings.val_ratio < 1.0:
+        raise UserError(f"--val-ratio {settings.val_ratio:g}: must be at least 0 and below 1")
     if not 0.0 <= options.max_reject_ratio <= 1.0:
         raise UserError(f"--max-reject-ratio {options.max_reject_ratio:g}: must be between 0 and 1")
-    if options.max_length is not None and options.max_length <= 0:
-        raise UserError(f"--max-length {options.max_length}: must be a positive number of tokens")
-    if options.max_length is not None and options.tokenizer is None:
-        raise UserError("--max-length needs --tokenizer MODEL_DIR to count tokens; pass both")
-    if options.purpose not in PURPOSES:
-        raise UserError(f"--purpose {options.purpose}: unknown purpose; use {' or '.join(PURPOSES)}")
-    if options.system_template is not None:
-        template_fields(options.system_template, "--system-template")
-    if options.max_row_bytes < 1:
-        raise UserError(f"--max-row-bytes {options.max_row_bytes}: must be a positive number of bytes")
+    _check_settings(settings)
     if options.jobs is not None and options.jobs < 1:
         raise UserError(f"--jobs {options.jobs}: must be at least 1 (1 converts without worker processes)")
     _check_collisions(options)
+
+
+def _check_settings(settings: Settings) -> None:
+    if settings.max_length is not None and settings.max_length <= 0:
+        raise UserError(f"--max-length {settings.max_length}: must be a positive number of tokens")
+    if settings.max_length is not None and settings.tokenizer is None:
+        raise UserError("--max-length needs --tokenizer MODEL_DIR to count tokens; pass both")
+    if settings.purpose not in PURPOSES:
+        raise UserError(f"--purpose {settings.purpose}: unknown purpose; use {' or '.join(PURPOSES)}")
+    if settings.system_template is not None:
+        template_fields(settings.system_template, "--system-template")
+    if settings.max_row_bytes < 1:
+        raise UserError(f"--max-row-bytes {settings.max_row_bytes}: must be a positive number of bytes")
 
 
 def _check_input(path: Path) -> None:
@@ -182,7 +182,7 @@ def _check_input(path: Path) -> None:
 
 
 def _check_collisions(options: ConvertOptions) -> None:
-    seen: dict[Path, str] = {p.resolve(): f"input {p}" for p in options.inputs}
+    seen: dict[Path, str] = {s.path.resolve(): f"input {s.path}" for s in options.sources}
     named = [
         ("-o", options.train),
         ("validation output", options.val),

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from swiftpipe.config.load import load_pipeline
 from swiftpipe.core.argv import mask_argv, mask_env, shell_line
 from swiftpipe.engine.decide import Decision
 from swiftpipe.engine.graph import Graph
@@ -15,6 +14,7 @@ from swiftpipe.engine.manifest import Manifest, load_manifest
 from swiftpipe.engine.recover import recover_for_plan
 from swiftpipe.engine.runner import Runner
 from swiftpipe.engine.select import Selection, select
+from swiftpipe.loading import load_pipeline
 
 
 def plan(pipeline: Path, *, overrides: list[str], selection: Selection) -> int:

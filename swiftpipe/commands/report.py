@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from swiftpipe.config.load import load_pipeline
 from swiftpipe.core import console
 from swiftpipe.core.errors import UserError
 from swiftpipe.engine.manifest import load_manifest
+from swiftpipe.loading import load_pipeline
 
 
 def report(pipeline: Path, *, overrides: list[str]) -> int:

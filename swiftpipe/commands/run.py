@@ -3,53 +3,51 @@
 from __future__ import annotations
 
 import shlex
-import shutil
 from pathlib import Path
 
-from swiftpipe.config.load import load_pipeline
-from swiftpipe.config.schema import LoadedPipeline
 from swiftpipe.core import console
 from swiftpipe.core.errors import UserError
 from swiftpipe.core.versions import git_state, tool_versions
+from swiftpipe.engine.executor import Executor, RunRequest
 from swiftpipe.engine.lock import Owner, workdir_lock
 from swiftpipe.engine.manifest import Manifest, load_manifest, save_manifest
-from swiftpipe.engine.recover import mark_died, mark_requeued
-from swiftpipe.engine.runner import Runner
+from swiftpipe.engine.pipeline import LoadedPipeline
+from swiftpipe.engine.recover import mark_died
 from swiftpipe.engine.select import Selection, select
 from swiftpipe.engine.stage import RunOptions
+from swiftpipe.loading import executor_kind, load_pipeline
 
 
 def run(pipeline: Path, *, overrides: list[str], selection: Selection, keep_serving: bool,
         detach: bool = False, job: str | None = None) -> int:
     loaded = load_pipeline(pipeline, overrides)
-    if job is not None:
-        return run_job(loaded, job.split(","))
+    executor = executor_kind(loaded).make()
+    if job is not None:  # inside a job the executor started; the submitting run holds the lock
+        executor.run_part(loaded, job.split(","), resume_hint(loaded))
+        return 0
     names = select(loaded.graph, selection)
     with workdir_lock(loaded.workdir, f"{loaded.display_name} › workdir") as previous:
-        manifest = open_manifest(loaded, previous)
-        options = RunOptions(keep_serving=keep_serving)
-        runner = Runner(loaded, manifest, options)
+        manifest = open_manifest(loaded, executor, previous)
+        request = RunRequest(loaded, manifest, names, selection, RunOptions(keep_serving=keep_serving),
+                             resume_hint(loaded), detach)
+        ran = True  # a run that stopped part-way has changed something
         try:
-            if loaded.config.executor.type == "slurm":
-                from swiftpipe.slurm import coordinator
-
-                coordinator.execute(loaded, manifest, names, selection, options, resume_hint(loaded), detach)
-            else:
-                runner.execute(names, selection, resume_hint(loaded))
+            ran = executor.execute(request)
         finally:
-            _write_report(loaded, manifest, ran=bool(runner.fresh) or loaded.config.executor.type == "slurm")
+            _write_report(loaded, manifest, ran=ran)
     console.success(f"done; manifest: {loaded.workdir / 'manifest.json'}")
     return 0
 
 
-def open_manifest(loaded: LoadedPipeline, previous: Owner | None = None) -> Manifest:
+def open_manifest(loaded: LoadedPipeline, executor: Executor, previous: Owner | None = None) -> Manifest:
     """The workdir's manifest (a new one the first time), with a record per stage in graph order.
 
     Called with the lock held: a record still `running` belongs to a run that died
-    (`previous`, the owner it left in the lock file) and is marked interrupted.
+    (`previous`, the owner it left in the lock file) and is marked interrupted, unless the
+    executor still has it queued or running (a detached run's work lives on).
     """
     manifest = load_manifest(loaded.workdir) or Manifest(pipeline=str(loaded.source), workdir=str(loaded.workdir))
-    _refuse_while_jobs_run(manifest, loaded)
+    _refuse_while_work_runs(manifest, loaded, executor)
     mark_died(manifest, previous)
     manifest.tool_versions = tool_versions()
     manifest.git_commit, manifest.git_dirty = git_state(loaded.base_dir)
@@ -74,36 +72,12 @@ def _write_report(loaded: LoadedPipeline, manifest: Manifest, ran: bool) -> None
     console.info(f"report: {path}")
 
 
-def _refuse_while_jobs_run(manifest: Manifest, loaded: LoadedPipeline) -> None:
-    """A detached SLURM run's stages are `running` in jobs that live on: not a dead run's."""
-    recorded = {r.job["id"]: name for name, r in manifest.stages.items() if r.job.get("id")}
-    if not recorded or shutil.which("squeue") is None:
-        return
-    from swiftpipe.slurm import jobs
-
-    live = jobs.active(recorded)
+def _refuse_while_work_runs(manifest: Manifest, loaded: LoadedPipeline, executor: Executor) -> None:
+    live = executor.live(manifest)
     if live:
-        job_id = sorted(live)[0]
-        raise UserError(f"stage {recorded[job_id]} is still queued or running in SLURM job {job_id}; wait for it "
+        stage = next(iter(live))
+        raise UserError(f"stage {stage} is still queued or running ({live[stage]}); wait for it "
                         f"(swiftpipe status {loaded.display_name}) or cancel it (swiftpipe stop {loaded.display_name})")
-
-
-def run_job(loaded: LoadedPipeline, stages: list[str]) -> int:
-    """Inside a SLURM job: run `stages` (with the servers they read) and write only their records.
-
-    The submitting `swiftpipe run` holds the workdir lock and folds the records afterwards.
-    """
-    from swiftpipe.slurm.launcher import SrunLauncher
-
-    chosen = {n for stage in stages for n in select(loaded.graph, Selection(only=stage))}
-    names = [n for n in loaded.graph.names if n in chosen]
-    manifest = load_manifest(loaded.workdir) or Manifest(pipeline=str(loaded.source), workdir=str(loaded.workdir))
-    mark_requeued(manifest, stages)
-    launchers = {n.name: SrunLauncher(n.resources.nodes) for n in loaded.graph
-                 if n.name in stages and n.resources is not None and n.resources.nodes > 1}
-    runner = Runner(loaded, manifest, RunOptions(), owned=set(stages), launchers=launchers)
-    runner.execute(names, Selection(), resume_hint(loaded))
-    return 0
 
 
 def resume_hint(loaded: LoadedPipeline) -> str:

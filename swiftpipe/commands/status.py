@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
 
-from swiftpipe.config.load import load_pipeline
-from swiftpipe.engine.graph import Node
+from swiftpipe.engine.graph import Graph, Node
 from swiftpipe.engine.manifest import StageRecord, load_manifest
-from swiftpipe.kinds import get_kind
+from swiftpipe.loading import executor_kind, load_pipeline
 
 
 def status(pipeline: Path, *, overrides: list[str]) -> int:
@@ -23,8 +21,8 @@ def status(pipeline: Path, *, overrides: list[str]) -> int:
         return 0
     rows: list[tuple[str, ...]] = [("stage", "kind", "status", "attempts", "duration", "output")]
     for node in loaded.graph:
-        rows.append(_row(node, manifest.stages.get(node.name, StageRecord())))
-    jobs = _jobs(manifest.stages)
+        rows.append(_row(loaded.graph, node, manifest.stages.get(node.name, StageRecord())))
+    jobs = executor_kind(loaded).make().describe(manifest)
     if jobs:
         rows = [(*row[:-1], jobs.get(row[0], "job" if i == 0 else "-"), row[-1]) for i, row in enumerate(rows)]
     click.echo(_table(rows))
@@ -32,23 +30,10 @@ def status(pipeline: Path, *, overrides: list[str]) -> int:
     return 0
 
 
-def _row(node: Node, record: StageRecord) -> tuple[str, str, str, str, str, str]:
+def _row(graph: Graph, node: Node, record: StageRecord) -> tuple[str, str, str, str, str, str]:
     duration = f"{record.duration_s:.1f} s" if record.duration_s is not None else "-"
-    output = _key_output(record.outputs, get_kind(node.kind).key_outputs)
+    output = _key_output(record.outputs, graph.kind(node.name).key_outputs)
     return node.name, node.kind, str(record.status), str(len(record.attempts)), duration, output
-
-
-def _jobs(records: dict[str, StageRecord]) -> dict[str, str]:
-    """stage -> "<job id> <state>" for stages submitted to SLURM; live states from squeue when it answers."""
-    recorded = {name: r.job for name, r in records.items() if r.job.get("id")}
-    if not recorded:
-        return {}
-    live: dict[str, str] = {}
-    if shutil.which("squeue"):
-        from swiftpipe.slurm import jobs
-
-        live = jobs.active(job["id"] for job in recorded.values())
-    return {name: f"{job['id']} {live.get(job['id'], job.get('state', '?'))}" for name, job in recorded.items()}
 
 
 def _key_output(outputs: dict[str, Any], keys: tuple[str, ...]) -> str:

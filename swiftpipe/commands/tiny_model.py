@@ -13,7 +13,7 @@ from pathlib import Path
 
 from swiftpipe.core import console
 from swiftpipe.core.errors import UserError
-from swiftpipe.tinymodel import MARKER, is_current
+from swiftpipe.msswift.tinymodel import MARKER, is_current
 
 # In DIR.partial from the moment this command makes it until the build is complete.
 BUILDING = ".swiftpipe-tiny-building"
@@ -28,7 +28,7 @@ def tiny_model(directory: Path, *, force: bool) -> int:
         raise UserError(f"{directory}: is a symbolic link; name the directory it points to instead")
     if directory.exists() and any(directory.iterdir()) and not (directory / MARKER).is_file():
         raise UserError(f"{directory}: exists and is not a swiftpipe tiny model; choose another directory")
-    from swiftpipe.tinymodel import build_tiny_model
+    from swiftpipe.msswift.tinymodel import build_tiny_model
 
     partial = _fresh_partial(directory)
     console.step(f"building the tiny model in {directory}")

@@ -1,9 +1,14 @@
-"""Read pipeline.yaml: parse, interpolate, override, validate. All problems, one report."""
+"""Read pipeline.yaml into its typed config: parse, overlay, interpolate, validate the keys.
+
+The stage graph and the executor's settings are built on top of this by swiftpipe/loading.py,
+which reports every problem of both in one message.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -11,27 +16,44 @@ import yaml
 from swiftpipe.config import profiles
 from swiftpipe.config.interpolate import MissingVariable, UnreadableVariable, interpolate
 from swiftpipe.config.overrides import apply_overrides
-from swiftpipe.config.rules import check_pipeline, check_raw_secrets
-from swiftpipe.config.schema import LoadedPipeline, Pipeline
+from swiftpipe.config.rules import check_raw_secrets
+from swiftpipe.config.schema import Pipeline
 from swiftpipe.config.validate import Problem, build
 from swiftpipe.config.yamlkeys import Parsed, YamlLimit, parse
 from swiftpipe.core.errors import UserError
-from swiftpipe.engine.wiring import build_graph
-from swiftpipe.slurm.config import path_problems
 
 
-def load_pipeline(
+@dataclass
+class ConfigRead:
+    """A pipeline file read into its typed config (None when it could not be built), with every
+    problem found so far and what formats later problems as the same one-line messages."""
+
+    path: Path
+    config: Pipeline | None
+    problems: list[Problem]
+    lines: dict[str, int] = field(default_factory=dict)  # key path -> line, for messages
+    set_paths: dict[str, str] = field(default_factory=dict)  # key path -> "--set" / "--profile P"
+    overrides: tuple[str, ...] = ()
+
+    def fail(self, problems: list[Problem]) -> None:
+        """Raise one UserError listing `problems` (`file:line` then the key and message, each), if there are any."""
+        if problems:
+            display = str(self.path)
+            raise UserError("\n".join(_format(display, p, self.lines, self.set_paths) for p in problems))
+
+
+def read_config(
     path: Path, overrides: list[str] | None = None, env: Mapping[str, str] | None = None,
     profile: str | None = None,
-) -> LoadedPipeline:
-    """Load and validate a pipeline file; raise UserError listing every problem.
+) -> ConfigRead:
+    """Parse, overlay the profile and `--set` overrides, interpolate ${VAR}s and build the config.
 
     `profile` (default: the one `--profile` selected) is overlaid before `--set` overrides.
+    Problems of the file itself are collected, not raised: the loader adds the graph's.
     """
     display = str(path)
-    text = _read(path, display)
-    parsed = _parse(text, display)
-    raw, lines = parsed.data, parsed.lines
+    parsed = _parse(_read(path, display), display)
+    raw = parsed.data
     profile = profile if profile is not None else profiles.selected()
     # Where a key's value came from, for messages: --set wins over the profile it overrides.
     set_paths = {p: f"--profile {profile}" for p in profiles.apply_profile(raw, profile, display)}
@@ -46,23 +68,11 @@ def load_pipeline(
     except UnreadableVariable as exc:
         problems.append(Problem(exc.path, f"environment variable {exc.name}: {exc.message}"))
         data = None
-    config, graph = None, None
+    config = None
     if data is not None:
         config, found = build(Pipeline, data)
         problems.extend(found)
-        if config is not None:
-            graph, found = build_graph(config.data, config.stages)
-            problems.extend(found)
-        if graph is not None and config is not None:
-            problems.extend(check_pipeline(config, graph))
-    if problems:
-        raise UserError("\n".join(_format(display, p, lines, set_paths) for p in problems))
-    assert config is not None and graph is not None
-    loaded = LoadedPipeline(config, graph, path.resolve(), display, tuple(overrides or ()))
-    problems = path_problems(loaded)
-    if problems:
-        raise UserError("\n".join(_format(display, p, lines, set_paths) for p in problems))
-    return loaded
+    return ConfigRead(path, config, problems, parsed.lines, set_paths, tuple(overrides or ()))
 
 
 def _read(path: Path, display: str) -> str:

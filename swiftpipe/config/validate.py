@@ -20,7 +20,7 @@ WORD = "word"  # field metadata: the Word a string (or each string of a list) mu
 
 @dataclasses.dataclass(frozen=True)
 class Word:
-    """What a string must look like beyond its type: a pipeline name, a value sbatch reads."""
+    """What a string must look like beyond its type: a pipeline name, a value a scheduler reads."""
 
     pattern: re.Pattern[str]
     rule: str  # what the pattern allows, for messages: "letters, digits, ..."

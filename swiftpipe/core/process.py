@@ -248,9 +248,14 @@ def stop_group(
     *,
     int_grace: float = INT_GRACE_S,
     term_grace: float = TERM_GRACE_S,
+    interrupt: bool = True,
 ) -> str:
-    """Stop every process in group `pgid`; return the signal that finished it."""
-    for sig, grace in ((signal.SIGINT, int_grace), (signal.SIGTERM, term_grace)):
+    """Stop every process in group `pgid`; return the signal that finished it.
+
+    SIGINT first (as Ctrl-C would), unless `interrupt` is False, then SIGTERM, then SIGKILL.
+    """
+    steps = ((signal.SIGINT, int_grace), (signal.SIGTERM, term_grace))
+    for sig, grace in steps if interrupt else steps[1:]:
         try:
             os.killpg(pgid, sig)
         except ProcessLookupError:

@@ -1,8 +1,8 @@
 """The streaming conversion: read -> normalise -> check -> split -> write, in input order.
 
-Rows are converted in runs (`block.py`), serially or, for large JSON Lines files, in worker
-processes (`parallel.py`); either way `apply.py` writes the results in input order, so the
-outputs do not depend on which path ran.
+Rows are converted in runs (rows/transform.py), serially or, for large JSON Lines files, in
+worker processes (parallel.py); either way output/apply.py writes the results in input order,
+so the outputs do not depend on which path ran.
 
 Every row read ends in exactly one place: the train file, the validation file, or the rejects
 file with a reason. `run` checks that invariant (rows in = train + val + rejected) and raises
@@ -19,55 +19,22 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any
 
+from swiftpipe.core import console
 from swiftpipe.core.errors import UserError
-from swiftpipe.data.apply import Applier
-from swiftpipe.data.formats import detect
+from swiftpipe.core.fsio import atomic_write_bytes
+from swiftpipe.data.options import ConvertOptions, Failure, Outcome, Source
+from swiftpipe.data.output.apply import Applier
+from swiftpipe.data.output.progress import Progress
+from swiftpipe.data.output.sink import AtomicFile
+from swiftpipe.data.output.stats import SourceStats, Stats, build, print_table
 from swiftpipe.data.parallel import Workers, default_jobs
-from swiftpipe.data.progress import Progress
-from swiftpipe.data.read import MAX_ROW_BYTES, Record, read_records
-from swiftpipe.data.row import Settings
-from swiftpipe.data.sink import AtomicFile, write_atomic
-from swiftpipe.data.stats import SourceStats, Stats, build, print_table
-from swiftpipe.data.transform import BlockConverter, BlockResult
+from swiftpipe.data.reading.read import Record, read_records
+from swiftpipe.data.rows.formats import FORMATS, detect
+from swiftpipe.data.rows.transform import BlockConverter, BlockResult
 
 PEEK = 100  # rows looked at to detect a file's format
 # Rows converted (and tokenised) together on the serial path: one progress check each.
 SERIAL_ROWS = 4096
-
-
-@dataclass(frozen=True)
-class ConvertOptions:
-    """Everything one conversion needs; paths are used as given."""
-
-    inputs: tuple[Path, ...]
-    train: Path
-    val: Path | None
-    rejects: Path
-    report: Path
-    fmt: str = "auto"
-    max_reject_ratio: float = 0.05
-    dedupe: bool = False
-    system: str | None = None
-    val_ratio: float = 0.0
-    seed: int = 42
-    tokenizer: Path | None = None
-    max_length: int | None = None
-    # Per input, in the order of `inputs` (empty: `fmt` for all, no limit): the data stage's
-    # per-source `format` and `limit` (read only the first N rows of that file).
-    formats: tuple[str, ...] = ()
-    limits: tuple[int | None, ...] = ()
-    # Worker processes for large JSON Lines files; None: one per CPU; 1: none (all serial).
-    jobs: int | None = None
-    purpose: str = "sft"  # sft | rlhf: what the rows are for (row.py)
-    multimodal: bool = True  # False: reject rows with images/audios/videos (a text-only model)
-    strict: bool = False  # reject rows holding a {{placeholder}}
-    system_template: str | None = None  # e.g. "reasoning language: {reasoning_language}"
-    # Token lengths from ms-swift's template for `tokenizer` (exact.py); False: the estimate.
-    exact: bool = False
-    template: str | None = None
-    model_type: str | None = None
-    media_root: Path | None = None  # media paths must lie in it (None: in each input file's folder)
-    max_row_bytes: int = MAX_ROW_BYTES  # a longer JSON Lines row is rejected unread
 
 
 @dataclass(frozen=True)
@@ -85,21 +52,42 @@ class ConvertResult:
     report_path: Path
     report: dict[str, Any]
 
+    def outcome(self) -> Outcome:
+        """What the result file says: the outputs, the counts, and a data failure's message."""
+        outputs = {
+            "train": str(self.train_path) if self.train_path else None,
+            "val": str(self.val_path) if self.val_path else None,
+            "rejects": str(self.rejects_path),
+            "report": str(self.report_path),
+        }
+        metrics = {"rows_in": self.rows_in, "train": self.train, "val": self.val, "rejected": self.rejected}
+        return Outcome(outputs, metrics, Failure("data", self.failure) if self.failure else None)
+
+
+def convert(options: ConvertOptions) -> ConvertResult:
+    """`run`, announced on the terminal and ended with one line: what was written, or why not."""
+    console.step(f"convert {len(options.sources)} file(s) -> {options.train}")
+    result = run(options)
+    if result.failure is not None:
+        console.failure(result.failure)
+    else:
+        val = f", {result.val} validation rows to {result.val_path}" if result.val_path else ""
+        console.success(f"wrote {result.train} rows to {options.train}{val}; {result.rejected} rejected")
+    return result
+
 
 def run(options: ConvertOptions) -> ConvertResult:
-    """Convert `options.inputs`; write outputs atomically; print the summary table."""
+    """Convert `options.sources`; write outputs atomically; print the summary table."""
     stats = Stats()
     with ExitStack() as stack:
         train = stack.enter_context(AtomicFile(options.train))
         val = stack.enter_context(AtomicFile(options.val)) if options.val else None
         rejects = stack.enter_context(AtomicFile(options.rejects))
         jobs = options.jobs or default_jobs()
-        workers = stack.enter_context(Workers(_settings(options), jobs, options.train.parent))
-        files = _Files(options, stats, Applier(stats, train, val, rejects, options.dedupe), workers)
-        for i, path in enumerate(options.inputs):
-            fmt = options.formats[i] if options.formats else options.fmt
-            limit = options.limits[i] if options.limits else None
-            files.convert_file(path, fmt, limit)
+        workers = stack.enter_context(Workers(options.settings, jobs, options.train.parent))
+        files = _Files(options, stats, Applier(stats, train, val, rejects, options.settings.dedupe), workers)
+        for source in options.sources:
+            files.convert_file(source)
         if not stats.invariant_holds():
             raise RuntimeError(
                 f"row accounting is off: {stats.rows_in} in, {stats.train} train, "
@@ -117,10 +105,11 @@ def run(options: ConvertOptions) -> ConvertResult:
         "rejects": str(options.rejects),
         "report": str(options.report),
     }
+    settings = options.settings
     report = build(
-        stats, limit=options.max_reject_ratio, max_length=options.max_length, outputs=outputs, exact=options.exact
+        stats, limit=options.max_reject_ratio, max_length=settings.max_length, outputs=outputs, exact=settings.exact
     )
-    write_atomic(options.report, (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode())
+    atomic_write_bytes(options.report, (json.dumps(report, ensure_ascii=False, indent=2) + "\n").encode())
     print_table(report)
     return ConvertResult(
         stats.rows_in,
@@ -159,22 +148,23 @@ class _Files:
         self._stats = stats
         self._applier = applier
         self._workers = workers
-        self._max_row_bytes = options.max_row_bytes
+        self._max_row_bytes = options.settings.max_row_bytes
         # Made here, before any input is read, so a bad --tokenizer fails at once.
-        self._serial = BlockConverter(_settings(options))
+        self._serial = BlockConverter(options.settings)
 
-    def convert_file(self, path: Path, fmt: str, limit: int | None) -> None:
-        source = SourceStats(str(path))
-        self._stats.sources.append(source)
+    def convert_file(self, source: Source) -> None:
+        path, limit = source.path, source.limit
+        counts = SourceStats(str(path))
+        self._stats.sources.append(counts)
         reader = read_records(path, self._max_row_bytes)
         records: Iterator[Record] = reader if limit is None else islice(reader, limit)
-        fmt, records = _format(path, fmt, records)
-        source.format = fmt
+        fmt, records = _format(path, source.format, records)
+        counts.format = fmt
         progress = Progress(f"convert {path.name}")
 
         def apply(block: BlockResult, lines_before: int = 0) -> None:
-            self._applier.apply(source, block, lines_before)
-            progress.maybe_report(source.rows)
+            self._applier.apply(counts, block, lines_before)
+            progress.maybe_report(counts.rows)
 
         if limit is None and fmt != "none" and self._workers.wants(path):
             reader.close()  # the workers read the file afresh, in blocks
@@ -182,26 +172,6 @@ class _Files:
             return
         while (block := self._serial.convert(islice(records, SERIAL_ROWS), fmt, path.parent)).rows:
             apply(block)
-
-
-def _settings(options: ConvertOptions) -> Settings:
-    return Settings(
-        system=options.system,
-        dedupe=options.dedupe,
-        val_ratio=options.val_ratio,
-        seed=options.seed,
-        tokenizer=options.tokenizer,
-        max_length=options.max_length,
-        purpose=options.purpose,
-        multimodal=options.multimodal,
-        strict=options.strict,
-        system_template=options.system_template,
-        exact=options.exact,
-        template=options.template,
-        model_type=options.model_type,
-        media_root=options.media_root,
-        max_row_bytes=options.max_row_bytes,
-    )
 
 
 def _format(path: Path, fmt: str, records: Iterator[Record]) -> tuple[str, Iterator[Record]]:
@@ -225,8 +195,6 @@ def _format(path: Path, fmt: str, records: Iterator[Record]) -> tuple[str, Itera
 
 
 def _undetected_message(path: Path, record: Record | None) -> str:
-    from swiftpipe.data.formats import FORMATS
-
     if record is None:
         where = f"none of the first {PEEK} rows is a JSON object"
     else:

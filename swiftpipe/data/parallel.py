@@ -1,7 +1,7 @@
 """Worker processes for large JSON Lines inputs: workers convert blocks, the parent orders them.
 
-The file is cut into blocks of whole lines (`blocks.py`). A worker reads its block itself (an
-uncompressed file) or is sent it (a .gz file, decompressed by the parent), converts it with
+The file is cut into blocks of whole lines (reading/chunks.py). A worker reads its block
+itself (an uncompressed file) or is sent it (a .gz file, decompressed by the parent), converts it with
 the same `BlockConverter` as the serial path, writes the output lines to a spool file of its
 own, and returns the rest: counts, rejects, and its block's line count. The parent applies
 the results strictly in input order, copying spooled lines into the outputs in the kernel
@@ -30,10 +30,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from swiftpipe.data.chunks import block_ranges, read_blocks
-from swiftpipe.data.read import content_kind, jsonl_records
-from swiftpipe.data.row import Settings
-from swiftpipe.data.transform import BlockConverter, BlockResult
+from swiftpipe.data.reading.chunks import block_ranges, read_blocks
+from swiftpipe.data.reading.read import content_kind, jsonl_records
+from swiftpipe.data.rows.row import Settings
+from swiftpipe.data.rows.transform import BlockConverter, BlockResult
 
 # Below this size (on disk) a file is converted serially: the workers take a fraction of a
 # second to start, the time the serial path needs for roughly this much input.

@@ -42,6 +42,14 @@ class Reject(Exception):
         self.message = message
 
 
+def type_name(value: object) -> str:
+    """The JSON name of a Python value's type, for messages."""
+    if value is None:
+        return "null"
+    names = {bool: "boolean", int: "number", float: "number", str: "string", list: "array"}
+    return names.get(type(value), "object")
+
+
 NUL_MESSAGE = "a string holds a NUL character (U+0000); remove it"
 
 

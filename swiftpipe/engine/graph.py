@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from swiftpipe.engine.kind import Kind, Kinds
 
 
 @dataclass(frozen=True)
@@ -20,12 +23,18 @@ class Node:
     upstream: Mapping[str, str] = field(default_factory=dict)
     where: str = ""  # the config key it came from, for messages: `stages.sft`, `data`
     implied: str | None = None  # why swiftpipe added it, for nodes the user did not write
-    resources: Any = None  # `slurm:` of the stage (swiftpipe.slurm.config.SlurmResources), for the SLURM executor
+    # Per-executor settings of this stage, by the key the executor declares (e.g. its job size).
+    resources: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class Graph:
     nodes: dict[str, Node]  # in topological order, following the file where it can
+    kinds: Kinds  # the registry the nodes' kinds come from
+
+    def kind(self, name: str) -> Kind:
+        """What the kind of stage `name` declares about itself."""
+        return self.kinds.get(self.nodes[name].kind)
 
     def __iter__(self) -> Iterator[Node]:
         return iter(self.nodes.values())

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from swiftpipe.engine.launch import LaunchConfig
     from swiftpipe.engine.stage import Stage
 
 # What a stage hands downstream; slots accept some of these.
@@ -65,6 +66,10 @@ def _implies_nothing(cfg: Any, upstream: Mapping[str, Any]) -> list[Implied]:
     return []
 
 
+def _one_process(cfg: Any) -> LaunchConfig | None:
+    return None
+
+
 @dataclass(frozen=True)
 class Kind:
     name: str
@@ -88,3 +93,37 @@ class Kind:
     adapter: Callable[[Any], bool] | None = None
     # Kinds swiftpipe adds to the graph itself (the base-model evaluation), not written by users.
     internal: bool = False
+    # The stage's `launch:` (machines and processes) for executors to place it; None: one process.
+    launch: Callable[[Any], LaunchConfig | None] = _one_process
+
+    @property
+    def trains(self) -> bool:
+        """A training run (pt, sft, rlhf): loss chart and results row in the report, the tracker's
+        `report_to`, SwanLab's setup. Whatever produces checkpoints trains."""
+        return self.produces == CHECKPOINT
+
+    @property
+    def serves(self) -> bool:
+        """An OpenAI-compatible server (deploy): one port per address in a pipeline."""
+        return self.produces == SERVER
+
+
+class Kinds(Protocol):
+    """The registry of kinds (swiftpipe/kinds/__init__.py), handed to the engine by whoever loads a
+    pipeline, so the engine never imports the kinds themselves."""
+
+    def get(self, name: str) -> Kind:
+        """The kind called `name` (KeyError when there is none)."""
+        ...
+
+    def user_kinds(self) -> list[str]:
+        """The kinds a pipeline may name in `kind:`, in the order the reference lists them."""
+        ...
+
+    def merger(self) -> str:
+        """The kind swiftpipe adds to merge a LoRA checkpoint into a model (a Slot with merge=True)."""
+        ...
+
+    def section(self) -> str:
+        """The kind of the top-level `data:` section (a stage of that kind named after it)."""
+        ...

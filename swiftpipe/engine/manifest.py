@@ -28,9 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from swiftpipe.core.errors import UserError
-
-# The one atomic writer (temp file created exclusively, fsync, rename); imported from here by many.
-from swiftpipe.core.fsio import atomic_write_text as atomic_write_text
+from swiftpipe.core.fsio import atomic_write_text
 from swiftpipe.engine.status import Status
 
 FORMAT = 1
@@ -78,7 +76,7 @@ class StageRecord:
     metrics: dict[str, Any] = field(default_factory=dict)
     log: str | None = None
     message: str | None = None
-    job: dict[str, Any] = field(default_factory=dict)  # the SLURM job running it: id, state, script
+    job: dict[str, Any] = field(default_factory=dict)  # the executor's unit of work running it: id, state, ...
 
     @classmethod
     def from_dict(cls, data: object, where: str = "") -> StageRecord:

@@ -44,12 +44,11 @@ def mark_died(manifest: Manifest, owner: Owner | None) -> list[str]:
     return names
 
 
-def mark_requeued(manifest: Manifest, stages: list[str]) -> list[str]:
-    """Inside a SLURM job that starts again (requeued, preempted): its own `running` records
-    belong to the attempt SLURM killed, so they are interrupted and training resumes."""
+def mark_interrupted(manifest: Manifest, stages: list[str], message: str) -> list[str]:
+    """Of `stages`, those still `running` belong to an attempt that was killed (an executor's unit
+    of work that starts again says why in `message`): interrupted, so training resumes."""
     names = [n for n in stages if n in manifest.stages and manifest.stages[n].status == Status.RUNNING]
     for name in names:
-        message = "interrupted: its SLURM job was requeued"
         _end(manifest.stages[name], manifest.updated, message)
         console.notice(f"{name}: {message}; its attempt is recorded as interrupted")
     return names

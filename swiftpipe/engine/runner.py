@@ -20,7 +20,6 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from swiftpipe.config.schema import LoadedPipeline
 from swiftpipe.core import console
 from swiftpipe.core.argv import mask_argv, mask_env
 from swiftpipe.core.errors import Crashed, Interrupted, StageFailed, UserError
@@ -28,10 +27,10 @@ from swiftpipe.core.fsio import tail
 from swiftpipe.engine.decide import Decision, decide
 from swiftpipe.engine.launch import Launcher, LocalLauncher
 from swiftpipe.engine.manifest import Attempt, Manifest, now_iso, records_dir, save_manifest, save_record
+from swiftpipe.engine.pipeline import LoadedPipeline
 from swiftpipe.engine.select import Selection
 from swiftpipe.engine.stage import RunOptions, Stage, StageContext
 from swiftpipe.engine.status import Status
-from swiftpipe.kinds import get_kind
 
 
 class Runner:
@@ -40,7 +39,7 @@ class Runner:
     def __init__(self, pipeline: LoadedPipeline, manifest: Manifest, options: RunOptions | None = None,
                  launcher: Launcher | None = None, owned: set[str] | None = None,
                  launchers: Mapping[str, Launcher] | None = None) -> None:
-        """`owned`: run inside a SLURM job for these stages; only their records are written
+        """`owned`: run inside an executor's job for these stages; only their records are written
         (records/<stage>.json, one writer each), never manifest.json."""
         self.pipeline = pipeline
         self.graph = pipeline.graph
@@ -48,11 +47,12 @@ class Runner:
         self.options = options or RunOptions()
         self.launcher = launcher or LocalLauncher()
         self.owned = owned
-        self.launchers = launchers or {}  # per stage, e.g. srun across the nodes of a SLURM job
-        self.stages: dict[str, Stage] = {n.name: get_kind(n.kind).stage() for n in self.graph}
+        self.launchers = launchers or {}  # per stage, e.g. one process per node of a job
+        self.stages: dict[str, Stage] = {n.name: self.graph.kind(n.name).stage() for n in self.graph}
         self.fresh: dict[str, dict[str, Any]] = {}  # outputs of the stages run in this invocation
         self.pending: set[str] = set()  # will run later in this run: recorded outputs are stale
         self.waiting: dict[str, Decision] = {}  # servers not started yet (their promised outputs)
+        self.planned: dict[str, Decision] = {}  # preflight decisions of ready plans, reused once
         self.done: set[str] = set()
         self.started: list[str] = []  # ephemeral stages started in this run
         self.closed: set[str] = set()
@@ -83,7 +83,7 @@ class Runner:
                             lambda key, value: self._persist(name, key, value))
 
     def _ephemeral(self, name: str) -> bool:
-        return get_kind(self.graph[name].kind).ephemeral
+        return self.graph.kind(name).ephemeral
 
     def _is_target(self, name: str) -> bool:
         return self._ephemeral(name) and not self._selected_dependents(name)
@@ -121,8 +121,18 @@ class Runner:
                 self.waiting[name] = d
             elif d.run:
                 self.pending.add(name)
+            if d.plan.ready and not d.waits:
+                self.planned[name] = d
             decisions.append(d)
         return decisions
+
+    def _planned(self, name: str) -> Decision | None:
+        """The preflight's decision, while nothing it read has changed since (each stage is planned
+        once per run unless a stage it reads ran in this run)."""
+        d = self.planned.pop(name, None)
+        if d is None or any(up in self.fresh for up in self.graph[name].upstream.values()):
+            return None
+        return d
 
     def _check_reachable(self, name: str) -> None:
         for up in self.graph[name].upstream.values():
@@ -150,7 +160,7 @@ class Runner:
                 console.step(f"{name}: not started (no stage that reads it had to run)")
 
     def _visit(self, label: str, name: str, sel: Selection, resume_hint: str) -> None:
-        d = self.decide(name, sel.force)
+        d = self._planned(name) or self.decide(name, sel.force)
         was_pending = name in self.pending
         self.pending.discard(name)
         if not d.run:
@@ -162,11 +172,11 @@ class Runner:
             self.waiting[name] = d
             console.step(f"{label}: waits ({d.reason}; starts when a stage after it needs it)")
             return
-        for up in self.graph[name].upstream.values():
-            if up in self.waiting:
-                console.step(f"  {up}: running (needed by {name}; {self.waiting.pop(up).reason})")
-                self._run(up, self.decide(up, force=True), resume_hint)
-        if any(up in self.fresh for up in self.graph[name].upstream.values()):
+        servers = [up for up in self.graph[name].upstream.values() if up in self.waiting]
+        for up in servers:
+            console.step(f"  {up}: running (needed by {name}; {self.waiting.pop(up).reason})")
+            self._run(up, self.decide(up, force=True), resume_hint)
+        if servers:  # it was planned with what they promised; now they have run
             reason = d.reason
             d = self.decide(name, sel.force)  # its inputs now hold what those stages produced
             d.reason = reason
@@ -202,9 +212,10 @@ class Runner:
             log.write_text("".join(traceback.format_exception(exc)), encoding="utf-8")
             self._end(name, Status.CRASHED, started, None, f"internal error: {type(exc).__name__}: {exc}")
             raise Crashed(name, exc, log) from exc
-        self.fresh[name] = result.outputs
+        outputs = result.outputs.to_dict() if result.outputs is not None else {}
+        self.fresh[name] = outputs
         record = self.manifest.stage(name)
-        record.outputs, record.artifacts, record.metrics = result.outputs, result.artifacts, result.metrics
+        record.outputs, record.artifacts, record.metrics = outputs, result.artifacts, result.metrics
         self._end(name, Status.SUCCEEDED, started, 0, None)
         self.done.add(name)
         console.success(f"{name} succeeded in {record.duration_s:.1f} s")

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 
 from swiftpipe.core.errors import UserError
 from swiftpipe.engine.graph import Graph
-from swiftpipe.kinds import get_kind
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ def _with_companions(graph: Graph, chosen: set[str]) -> set[str]:
     while todo:
         for up in graph[todo.pop()].upstream.values():
             node = graph[up]
-            if up not in found and (node.implied or get_kind(node.kind).ephemeral):
+            if up not in found and (node.implied or graph.kind(up).ephemeral):
                 found.add(up)
                 todo.append(up)
     return found

@@ -3,7 +3,8 @@
 A stage *plans* (pure: the exact argv, environment overlay, the inputs its fingerprint
 covers, and typed parameters for `run`; no side effects) and *runs* (executes a plan through
 the launcher and reports outputs and artifacts). Outputs are what downstream stages read,
-e.g. sft's `run_dir` or export's `model_dir`; a stage reads them through its input slots.
+typed (engine/outputs.py: sft's TrainingRun, export's Model); a stage reads them through its
+input slots with `ctx.input(slot, type)`.
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol
+
+from typing_extensions import TypeVar
 
 from swiftpipe.engine.launch import Launcher, LocalLauncher
 from swiftpipe.engine.manifest import Artifact, StageRecord
+from swiftpipe.engine.outputs import TYPES, Outputs
 
 if TYPE_CHECKING:
-    from swiftpipe.config.schema import LoadedPipeline, Pipeline
+    from swiftpipe.config.schema import Pipeline
     from swiftpipe.engine.graph import Node
+    from swiftpipe.engine.pipeline import LoadedPipeline
 
 # Set for every child so nothing tries a hub download and logs arrive live.
 OFFLINE_ENV = {
@@ -32,13 +37,15 @@ OFFLINE_ENV = {
 }
 ALWAYS_ENV = {"PYTHONUNBUFFERED": "1"}
 
-
-class Pending(str):
-    """An output of an upstream stage that does not exist yet; shown as `<sft.run_dir>`."""
+# A kind's config (the dataclass under its stage in pipeline.yaml) and its plan's typed params;
+# bare `StageContext`/`StagePlan` (shared helpers that work for any kind) mean Any.
+C = TypeVar("C", default=Any)
+P = TypeVar("P", default=Any)
+OutputsT = TypeVar("OutputsT", bound=Outputs)
 
 
 @dataclass
-class StagePlan:
+class StagePlan(Generic[P]):
     """What a stage would run.
 
     `ready` is False while the fingerprint inputs depend on outputs that do not exist yet.
@@ -52,13 +59,16 @@ class StagePlan:
     inputs: dict[str, Any] = field(default_factory=dict)
     ready: bool = True
     notes: list[str] = field(default_factory=list)
-    params: Any = None
+    # Every plan that is ready has them; one that is not may leave them out.
+    params: P = field(default=None)  # type: ignore[assignment]
     promised: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class StageResult:
-    outputs: dict[str, Any] = field(default_factory=dict)
+    """What a run produced; `outputs` is None only on a machine that writes nothing (node_rank > 0)."""
+
+    outputs: Outputs | None = None
     artifacts: list[Artifact] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
 
@@ -75,7 +85,7 @@ class RunOptions:
 OutputsLookup = Callable[[str], "dict[str, Any] | None"]
 
 
-class StageContext:
+class StageContext(Generic[C]):
     """What one stage may see: its node, the pipeline, its own record, its inputs' outputs."""
 
     def __init__(
@@ -92,7 +102,7 @@ class StageContext:
         self.pipeline = pipeline
         self.node = node
         self.name = node.name
-        self.cfg: Any = node.config
+        self.cfg: C = node.config
         self.where = node.where
         self._lookup = lookup
         self.record = record
@@ -120,18 +130,23 @@ class StageContext:
         name = self.node.upstream.get(slot)
         return self.pipeline.graph[name] if name is not None else None
 
-    def outputs(self, slot: str) -> dict[str, Any] | None:
-        """The outputs of the stage feeding `slot`, or None (no such input, or not there yet)."""
+    def available(self, slot: str) -> bool:
+        """Whether the stage feeding `slot` has outputs now (False when there is none)."""
         node = self.upstream(slot)
-        return self._lookup(node.name) if node is not None else None
+        return node is not None and self._lookup(node.name) is not None
 
-    def output(self, slot: str, key: str) -> Any:
-        """One input value, or a Pending placeholder when it does not exist yet."""
+    def input(self, slot: str, kind: type[OutputsT]) -> OutputsT | None:
+        """The outputs of the stage feeding `slot`, typed; None when no stage feeds it.
+
+        What does not exist yet (the upstream has not run, or promised only part of it) reads
+        as Pending placeholders such as `<sft.run_dir>`."""
         node = self.upstream(slot)
-        values = self._lookup(node.name) if node is not None else None
-        if values is None or values.get(key) is None:
-            return Pending(f"<{node.name if node else slot}.{key}>")
-        return values[key]
+        if node is None:
+            return None
+        produced = TYPES[self.pipeline.graph.kind(node.name).produces]
+        if not issubclass(produced, kind):
+            raise TypeError(f"slot {slot} of {self.name} reads {produced.__name__}, not {kind.__name__}")
+        return produced.from_dict(self._lookup(node.name) or {}, pending=node.name)
 
     def report_output(self, key: str, value: Any) -> None:
         """Persist an output found mid-run (sft's run folder), so a failed run can resume."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from swiftpipe.core.errors import UserError
-from swiftpipe.engine.manifest import atomic_write_text
+from swiftpipe.core.fsio import atomic_write_text
 
 LETTERS = ("A", "B", "C", "D")
 CEVAL_SUBJECTS = frozenset((

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from swiftpipe.engine.manifest import atomic_write_text
+from swiftpipe.core.fsio import atomic_write_text
 from swiftpipe.evaluation.evalreport import DatasetReport
 
 SAME = 1e-9

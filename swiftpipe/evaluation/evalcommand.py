@@ -17,9 +17,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from swiftpipe.config.schema import LoadedPipeline
 from swiftpipe.core.argv import flags
 from swiftpipe.core.errors import UserError
+from swiftpipe.engine.pipeline import LoadedPipeline
 from swiftpipe.evaluation.settings import EvalSettings
 
 THINK_FILTER = {"remove_until": "</think>"}

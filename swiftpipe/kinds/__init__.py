@@ -30,3 +30,22 @@ def get_kind(name: str) -> Kind:
 def user_kinds() -> list[str]:
     """The kinds a pipeline may name in `kind:`."""
     return [name for name in REGISTRY if not get_kind(name).internal]
+
+
+class _Registry:
+    """The registry as the engine sees it (swiftpipe.engine.kind.Kinds)."""
+
+    def get(self, name: str) -> Kind:
+        return get_kind(name)
+
+    def user_kinds(self) -> list[str]:
+        return user_kinds()
+
+    def merger(self) -> str:
+        return "export"
+
+    def section(self) -> str:
+        return "data"
+
+
+KINDS = _Registry()

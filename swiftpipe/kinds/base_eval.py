@@ -17,7 +17,8 @@ from swiftpipe.core.errors import StageFailed
 from swiftpipe.core.versions import tool_versions
 from swiftpipe.engine import artifacts
 from swiftpipe.engine.kind import SCORES, Kind
-from swiftpipe.engine.stage import FileStage, Pending, StageContext, StagePlan, StageResult
+from swiftpipe.engine.outputs import Pending, Scores
+from swiftpipe.engine.stage import FileStage, StageContext, StagePlan, StageResult
 from swiftpipe.evaluation import benchmarks, counts, evalcommand, reuse
 from swiftpipe.evaluation.run import data_digests, evaluate, fits, move_aside, prepared, score_outputs
 from swiftpipe.evaluation.settings import EvalSettings
@@ -45,8 +46,8 @@ class BaseEvalParams:
 
 
 class BaseEvalStage(FileStage):
-    def plan(self, ctx: StageContext) -> StagePlan:
-        cfg: BaseEvalConfig = ctx.cfg
+    def plan(self, ctx: StageContext[BaseEvalConfig]) -> StagePlan[BaseEvalParams]:
+        cfg = ctx.cfg
         env = ctx.env(cfg.settings.env, cfg.settings.venv)
         datasets = evalcommand.dataset_args(ctx.pipeline, cfg.settings, ctx.where)
         sent, conversions = benchmarks.prepare(datasets, ctx.stage_dir, ctx.where, ctx.pipeline.display_name)
@@ -69,16 +70,16 @@ class BaseEvalStage(FileStage):
     def _name(self, ctx: StageContext) -> str:
         return f"{ctx.config.name}-base"
 
-    def run(self, ctx: StageContext, plan: StagePlan) -> StageResult:
-        cfg: BaseEvalConfig = ctx.cfg
-        params: BaseEvalParams = plan.params
+    def run(self, ctx: StageContext[BaseEvalConfig], plan: StagePlan[BaseEvalParams]) -> StageResult:
+        cfg = ctx.cfg
+        params = plan.params
         previous = ctx.previous.get("server")
         serverrecord.reap(ServerInfo.from_outputs(previous if isinstance(previous, dict) else None))
         aside = move_aside(params.work_dir)
         converted = prepared(ctx, params.conversions)
         fits(ctx, cfg.settings, params.conversions, Path(base_model(ctx)))
         keys = reuse.dataset_keys(plan.inputs, list(cfg.settings.datasets))
-        server = Server(self._spec(ctx, cfg, params))
+        server = Server(self._spec(ctx, cfg, params), ctx.launcher)
         console.step(f"{ctx.name}: serving the base model as '{self._name(ctx)}'")
         try:
             info = server.start(on_spawn=lambda i: ctx.report_output("server", i.to_outputs()))
@@ -96,9 +97,10 @@ class BaseEvalStage(FileStage):
         outputs = {**score_outputs(reports, params.work_dir, keys), **converted,
                    "server": {**info.to_outputs(), "running": False}}
         metrics = {n: r.primary_score for n, r in reports.items()}
-        return StageResult(outputs, [artifacts.describe(Path(r.path)) for r in reports.values()], metrics)
+        return StageResult(Scores.from_dict(outputs), [artifacts.describe(Path(r.path)) for r in reports.values()],
+                           metrics)
 
-    def _spec(self, ctx: StageContext, cfg: BaseEvalConfig, params: BaseEvalParams) -> Any:
+    def _spec(self, ctx: StageContext[BaseEvalConfig], cfg: BaseEvalConfig, params: BaseEvalParams) -> Any:
         serve = cfg.serve
         env = ctx.env(serve.env, serve.venv)
         port = host.free_port(LOOPBACK)

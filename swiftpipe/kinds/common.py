@@ -10,7 +10,8 @@ from swiftpipe.core import process
 from swiftpipe.core.errors import UserError
 from swiftpipe.core.versions import tool_versions
 from swiftpipe.engine.fingerprint import dir_digest
-from swiftpipe.engine.stage import Pending, StageContext
+from swiftpipe.engine.outputs import ModelOutputs, Pending
+from swiftpipe.engine.stage import StageContext
 from swiftpipe.msswift import swiftargs
 
 FINGERPRINT_TOOLS = ("ms-swift", "torch", "transformers", "peft")
@@ -59,11 +60,11 @@ def model_source(ctx: StageContext, slot: str = "model") -> tuple[str | Path, An
     rebuilt with identical weights does not make the stages reading it run again.
     """
     node = ctx.upstream(slot)
-    if node is None:
+    model = ctx.input(slot, ModelOutputs)
+    if node is None or model is None:
         return base_model(ctx), model_inputs(ctx)
-    path = ctx.output(slot, "model_dir")
-    digest = ctx.output(slot, "model_digest")
-    return path, (digest if isinstance(digest, Pending) else {"from": node.name, "weights": digest})
+    digest = model.model_digest
+    return model.model_dir, (digest if isinstance(digest, Pending) else {"from": node.name, "weights": digest})
 
 
 def model_args(ctx: StageContext, model: str | Path) -> list[str]:

@@ -1,16 +1,24 @@
 """The data kind: convert the configured sources into `<workdir>/<stage>/train.jsonl`.
 
-It runs `python -m swiftpipe convert` as a child, through the launcher, with every setting
-on its command line (per-source `--format` and `--limit` in source order), so the command
-`swiftpipe plan` shows is exactly the one that runs; the top-level `data:` section is a data
-stage named data. Outputs for training stages are absolute paths: `train`, `val` (None
-without a split), `rejects`, `report`; metrics come from the report the child writes.
+`plan` resolves every setting into one typed `ConvertOptions` (swiftpipe/data/options.py):
+each source (absolute path, format, limit), the split, dedupe, system prompt, max_length,
+tokenizer and exact-length settings, the output paths and the result file's path. `run` writes
+it to `<stage>/options.json` and runs `python -m swiftpipe.data <stage>/options.json` through
+the launcher, so the command `swiftpipe plan` shows (with the file's content as a note) is
+exactly what runs. The child writes one result file, `<stage>/result.json`: outputs and
+metrics come from it, and so does a failure's message (too many rejects, a user error such as
+an undetectable format); a child that dies without writing it fails the stage with its exit
+code (the runner shows the log's tail). The top-level `data:` section is a data stage named
+data. Outputs for training stages are absolute paths: `train`, `val` (None without a split),
+`rejects`, `report`.
+
 Token lengths are counted with the base model's `tokenizer.json` when `model` is a local
 directory that has one; `max_length` defaults to `args.max_length` of the first training
 stage that reads it. With a max_length and a model ms-swift can load (it has config.json), the
-lengths are ms-swift's own (`--exact`, with the pipeline's template and model_type). The
+lengths are ms-swift's own (exact, with the pipeline's template and model_type). The
 fingerprint covers every source's sha256 (size+mtime above the hashing limit), the whole
-`data` section, the resolved max_length and the tokenizer's digest.
+`data` section, the options file's content (resolved max_length included), the tokenizer's
+digest and the converter's version.
 """
 
 from __future__ import annotations
@@ -19,14 +27,19 @@ import json
 import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from swiftpipe.config.schema import DataFormat, doc
 from swiftpipe.core import process
 from swiftpipe.core.errors import StageFailed, UserError
+from swiftpipe.data.modality import is_multimodal
+from swiftpipe.data.options import ConvertOptions, Source, plain, read_outcome, write_options
+from swiftpipe.data.reading.read import MAX_ROW_BYTES
+from swiftpipe.data.rows.row import Settings
 from swiftpipe.engine import artifacts
 from swiftpipe.engine.fingerprint import file_digest
 from swiftpipe.engine.kind import DATA, Kind
+from swiftpipe.engine.outputs import DataSplits
 from swiftpipe.engine.stage import FileStage, StageContext, StagePlan, StageResult
 
 # Bump when the converter's output for the same input changes, so old outputs are redone.
@@ -83,70 +96,92 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class DataParams:
-    """The files the convert child writes, as its argv names them."""
+    """The options file the child is handed (`file`) and what it holds."""
 
-    train: Path
-    val: Path | None
-    rejects: Path
-    report: Path
+    file: Path
+    options: ConvertOptions
 
 
 class DataStage(FileStage):
     def plan(self, ctx: StageContext) -> StagePlan:
         cfg: DataConfig = ctx.cfg
-        sources = self._sources(ctx, cfg)
+        options = self._options(ctx, cfg)
+        file = ctx.stage_dir / "options.json"
+        shown = plain(options)
+        settings = options.settings
+        notes = [f"{len(options.sources)} source(s) -> {options.train} (for {settings.purpose})"]
+        if not settings.multimodal:
+            notes.append("the model takes text only: rows with images/audios/videos are rejected")
+        if settings.tokenizer is None:
+            notes.append("no local tokenizer.json: rows are not checked against max_length")
+        notes.append(f"{file.name}: {json.dumps(shown, ensure_ascii=False)}")
+        inputs = {
+            "sources": {str(s.path): file_digest(s.path) for s in options.sources},
+            "config": asdict(cfg),
+            "options": shown,
+            "tokenizer": file_digest(settings.tokenizer / "tokenizer.json") if settings.tokenizer else None,
+            "converter": CONVERTER_VERSION,
+        }
+        argv = [sys.executable, "-m", "swiftpipe.data", str(file)]
+        return StagePlan(argv, ctx.env({}, None), inputs, notes=notes, params=DataParams(file, options))
+
+    def run(self, ctx: StageContext, plan: StagePlan) -> StageResult:
+        params: DataParams = plan.params
+        result = params.options.result
+        assert result is not None
+        write_options(params.file, params.options)
+        result.unlink(missing_ok=True)  # an earlier run's result must not pass for this one's
+        rc = ctx.launcher.run(plan.argv, process.child_env(plan.env), ctx.log_path(), echo=ctx.options.echo)
+        outcome = read_outcome(result)
+        if outcome is None:
+            raise StageFailed(f"python -m swiftpipe.data exited with code {rc} and wrote no {result}", rc)
+        if outcome.failure is not None and outcome.failure.kind == "user":
+            raise UserError(outcome.failure.message)
+        if outcome.failure is not None:
+            raise StageFailed(outcome.failure.message, rc)
+        if rc != 0:
+            raise StageFailed(f"python -m swiftpipe.data wrote {result} but exited with code {rc}", rc)
+        splits = DataSplits.from_dict(outcome.outputs)
+        found = [artifacts.describe(Path(p)) for p in (splits.train, splits.val) if p is not None]
+        return StageResult(splits, found, dict(outcome.metrics))
+
+    def _options(self, ctx: StageContext, cfg: DataConfig) -> ConvertOptions:
+        """Every setting of the conversion, resolved: what the options file holds."""
+        paths = self._sources(ctx, cfg)
         out = ctx.stage_dir
-        tokenizer = self._tokenizer(ctx)
-        max_length = self._max_length(ctx, cfg) if tokenizer is not None else None
-        params = DataParams(
+        return ConvertOptions(
+            sources=tuple(Source(path, s.format, s.limit) for path, s in zip(paths, cfg.sources, strict=True)),
             train=out / "train.jsonl",
             val=out / "val.jsonl" if cfg.val_ratio > 0 else None,
             rejects=out / "rejects.jsonl",
             report=out / "report.json",
+            settings=self._settings(ctx, cfg),
+            max_reject_ratio=cfg.max_reject_ratio,
+            result=out / "result.json",
         )
+
+    def _settings(self, ctx: StageContext, cfg: DataConfig) -> Settings:
+        tokenizer = self._tokenizer(ctx)
+        max_length = self._max_length(ctx, cfg) if tokenizer is not None else None
         # Lengths from ms-swift's own template when there is a limit and a model it can load.
-        exact = None
-        if tokenizer is not None and max_length is not None and (tokenizer / "config.json").is_file():
-            exact = (ctx.config.template, ctx.config.model_type)
-        purpose, multimodal = self._purpose(ctx, cfg), self._multimodal(ctx, cfg)
-        argv = convert_argv(cfg, sources, params, tokenizer, max_length, exact, purpose=purpose, multimodal=multimodal,
-                            media_root=self._media_root(ctx, cfg))
-        notes = [f"{len(sources)} source(s) -> {out}/train.jsonl (for {purpose})"]
-        if not multimodal:
-            notes.append("the model takes text only: rows with images/audios/videos are rejected")
-        if tokenizer is None:
-            notes.append("no local tokenizer.json: rows are not checked against max_length")
-        inputs = {
-            "sources": {str(p): file_digest(p) for p in sources},
-            "config": asdict(cfg),
-            "max_length": max_length,
-            "tokenizer": file_digest(tokenizer / "tokenizer.json") if tokenizer else None,
-            "converter": CONVERTER_VERSION,
-        }
-        return StagePlan(argv, ctx.env({}, None), inputs, notes=notes, params=params)
-
-    def run(self, ctx: StageContext, plan: StagePlan) -> StageResult:
-        params: DataParams = plan.params
-        said: list[str] = []  # the child's own status and error lines, for the failure reason
-
-        def on_line(line: str) -> None:
-            if line.startswith(("==> ", "swiftpipe: ")):
-                said.append(line)
-
-        rc = ctx.launcher.run(plan.argv, process.child_env(plan.env), ctx.log_path(),
-                              echo=ctx.options.echo, on_line=on_line)
-        if rc != 0:
-            _fail(ctx, rc, said)
-        report = json.loads(params.report.read_text(encoding="utf-8"))
-        outputs: dict[str, Any] = {
-            "train": str(params.train),
-            "val": str(params.val) if params.val else None,
-            "rejects": str(params.rejects),
-            "report": str(params.report),
-        }
-        found = [artifacts.describe(p) for p in (params.train, params.val) if p is not None]
-        metrics = {k: report[k] for k in ("rows_in", "train", "val", "rejected")}
-        return StageResult(outputs, found, metrics)
+        exact = tokenizer is not None and max_length is not None and (tokenizer / "config.json").is_file()
+        return Settings(
+            system=cfg.system,
+            dedupe=cfg.dedupe,
+            val_ratio=cfg.val_ratio,
+            seed=cfg.seed,
+            tokenizer=tokenizer,
+            max_length=max_length,
+            purpose=self._purpose(ctx, cfg),
+            multimodal=self._multimodal(ctx, cfg),
+            strict=cfg.strict,
+            system_template=cfg.system_template,
+            exact=exact,
+            template=ctx.config.template if exact else None,
+            model_type=ctx.config.model_type if exact else None,
+            media_root=self._media_root(ctx, cfg),
+            max_row_bytes=MAX_ROW_BYTES if cfg.max_row_bytes is None else cfg.max_row_bytes,
+        )
 
     def _sources(self, ctx: StageContext, cfg: DataConfig) -> list[Path]:
         paths = [ctx.pipeline.path(s.path) for s in cfg.sources]
@@ -185,8 +220,6 @@ class DataStage(FileStage):
     def _multimodal(self, ctx: StageContext, cfg: DataConfig) -> bool:
         if cfg.multimodal is not None:
             return cfg.multimodal
-        from swiftpipe.data.modality import is_multimodal
-
         return is_multimodal(ctx.pipeline.path(ctx.config.model)) is not False
 
     def _max_length(self, ctx: StageContext, cfg: DataConfig) -> int | None:
@@ -198,68 +231,6 @@ class DataStage(FileStage):
             if isinstance(value, int) and not isinstance(value, bool):
                 return value
         return None
-
-
-def convert_argv(
-    cfg: DataConfig,
-    sources: list[Path],
-    params: DataParams,
-    tokenizer: Path | None,
-    max_length: int | None,
-    exact: tuple[str | None, str | None] | None = None,
-    *,
-    purpose: str = "sft",
-    multimodal: bool = True,
-    media_root: Path | None = None,
-) -> list[str]:
-    """The full `swiftpipe convert` command line for this stage: every setting spelled out.
-
-    `exact`: (template, model_type) for lengths from ms-swift's template; None: the estimate."""
-    argv = [sys.executable, "-m", "swiftpipe", "convert", *map(str, sources), "-o", str(params.train),
-            "--rejects", str(params.rejects), "--report", str(params.report)]
-    if params.val is not None:
-        argv += ["--val-output", str(params.val)]
-    # repr: the shortest text that reads back as the same float.
-    argv += ["--val-ratio", repr(cfg.val_ratio), "--seed", str(cfg.seed)]
-    if cfg.dedupe:
-        argv.append("--dedupe")
-    if cfg.system is not None:
-        argv += ["--system", cfg.system]  # click takes the next token even when it starts with '-'
-    argv += ["--max-reject-ratio", repr(cfg.max_reject_ratio)]
-    argv += ["--purpose", purpose, "--multimodal" if multimodal else "--no-multimodal"]
-    if cfg.strict:
-        argv.append("--strict")
-    if cfg.system_template is not None:
-        argv += ["--system-template", cfg.system_template]
-    if media_root is not None:
-        argv += ["--media-root", str(media_root)]
-    if cfg.max_row_bytes is not None:
-        argv += ["--max-row-bytes", str(cfg.max_row_bytes)]
-    if tokenizer is not None:
-        argv += ["--tokenizer", str(tokenizer)]
-        if max_length is not None:
-            argv += ["--max-length", str(max_length)]
-        if exact is not None:
-            template, model_type = exact
-            argv.append("--exact")
-            argv += ["--template", template] if template else []
-            argv += ["--model-type", model_type] if model_type else []
-    for source in cfg.sources:
-        argv += ["--format", source.format]
-    for source in cfg.sources:
-        argv += ["--limit", "all" if source.limit is None else str(source.limit)]
-    return argv
-
-
-def _fail(ctx: StageContext, rc: int, said: list[str]) -> None:
-    """Raise what the convert child reported: its user error as ours, else StageFailed."""
-    errors = [line.removeprefix("swiftpipe: error: ") for line in said if line.startswith("swiftpipe: error: ")]
-    if rc == 2 and errors:
-        raise UserError(errors[-1])
-    failures = [line.removeprefix("==> ") for line in said if line.startswith("==> ")]
-    if rc == 1 and failures:
-        raise StageFailed(f"{ctx.name}: {failures[-1]}", rc)
-    raise StageFailed(f"{ctx.name}: swiftpipe convert exited with code {rc}", rc)
 
 
 KIND = Kind(

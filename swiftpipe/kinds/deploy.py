@@ -18,21 +18,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from swiftpipe.config.schema import ArgValue, Backend, doc
+from swiftpipe.config.schema import Backend, doc
 from swiftpipe.core import console, process
 from swiftpipe.core.errors import StageFailed, UserError
 from swiftpipe.engine.fingerprint import fingerprint
 from swiftpipe.engine.kind import CHECKPOINT, MODEL, SERVER, Kind, Problem, Slot
 from swiftpipe.engine.manifest import StageRecord
-from swiftpipe.engine.stage import Pending, StageContext, StagePlan, StageResult
-from swiftpipe.kinds.common import base_model, model_inputs, model_source, stage_versions, swift_program
-from swiftpipe.msswift import secrets
+from swiftpipe.engine.outputs import Pending, Served
+from swiftpipe.engine.stage import StageContext, StagePlan, StageResult
+from swiftpipe.kinds.common import base_model, model_inputs, model_source, stage_versions
+from swiftpipe.kinds.swiftcall import SwiftConfig, prepare
 from swiftpipe.serving import backends, serverrecord, swiftdeploy
 from swiftpipe.serving.server import Server, ServerError, ServerInfo
 
 
 @dataclass(frozen=True)
-class DeployConfig:
+class DeployConfig(SwiftConfig):
     backend: Backend = field(default="auto", metadata=doc("inference backend of swift deploy"))
     host: str = field(
         default="127.0.0.1",
@@ -56,9 +57,6 @@ class DeployConfig:
         default=None, metadata=doc("environment variable holding the server's API key", nonempty=True)
     )
     ready_timeout: float = field(default=600.0, metadata=doc("seconds to wait for the server", above=0))
-    args: dict[str, ArgValue] = field(default_factory=dict, metadata=doc("ms-swift deploy arguments"))
-    env: dict[str, str] = field(default_factory=dict, metadata=doc("environment for this stage"))
-    venv: str | None = field(default=None, metadata=doc("run swift from this virtualenv"))
 
 
 @dataclass(frozen=True)
@@ -96,8 +94,8 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def served_name(ctx: StageContext) -> str:
-    cfg: DeployConfig = ctx.cfg
+def served_name(ctx: StageContext[DeployConfig]) -> str:
+    cfg = ctx.cfg
     default = ctx.config.name if ctx.name == "deploy" else f"{ctx.config.name}-{ctx.name}"
     return cfg.served_model_name or default
 
@@ -106,16 +104,16 @@ class DeployStage:
     def __init__(self) -> None:
         self.server: Server | None = None
 
-    def plan(self, ctx: StageContext) -> StagePlan:
-        cfg: DeployConfig = ctx.cfg
-        args, secret_env = secrets.route(cfg.args)  # a routed secret never reaches swift's argv
-        env = ctx.env({**cfg.env, **secret_env}, cfg.venv)
+    def plan(self, ctx: StageContext[DeployConfig]) -> StagePlan[DeployParams]:
+        cfg = ctx.cfg
+        call = prepare(ctx, cfg)
+        env, args = call.env, call.args
         model, model_id, notes = self._model(ctx, cfg)
         facts = backends.probe(process.child_env(env))
         backend, why = backends.resolve(cfg.backend, facts)
         notes.append(f"backend: {backend} ({why})")
         name = served_name(ctx)
-        argv = swiftdeploy.deploy_argv(swift_program(ctx, env, cfg.args), str(model), backend=backend,
+        argv = swiftdeploy.deploy_argv(call.swift, str(model), backend=backend,
                                        host=cfg.host, port=cfg.port, name=name, args=args)
         argv += _model_identity(ctx, model, args)
         if cfg.api_key_env:
@@ -131,7 +129,7 @@ class DeployStage:
                     "serving_key": fingerprint(serving), "keyed": cfg.api_key_env is not None}
         return StagePlan(argv, env, inputs, notes=notes, params=params, promised=promised)
 
-    def _model(self, ctx: StageContext, cfg: DeployConfig) -> tuple[str | Path, Any, list[str]]:
+    def _model(self, ctx: StageContext[DeployConfig], cfg: DeployConfig) -> tuple[str | Path, Any, list[str]]:
         if cfg.model is not None:
             local = ctx.pipeline.path(cfg.model)
             return local, {"path": str(local)}, [f"serving {local} (model:)"]
@@ -141,9 +139,9 @@ class DeployStage:
         model = base_model(ctx)
         return model, model_inputs(ctx), [f"no stage to serve: serving the base model {model}"]
 
-    def run(self, ctx: StageContext, plan: StagePlan) -> StageResult:
-        cfg: DeployConfig = ctx.cfg
-        params: DeployParams = plan.params
+    def run(self, ctx: StageContext[DeployConfig], plan: StagePlan[DeployParams]) -> StageResult:
+        cfg = ctx.cfg
+        params = plan.params
         for note in plan.notes:
             console.info(note)
         if os.sep in params.model and not Path(params.model).is_dir():
@@ -154,7 +152,7 @@ class DeployStage:
             log=ctx.log_path(), ready_timeout=cfg.ready_timeout, key=swiftdeploy.api_key(cfg.api_key_env, ctx.where),
             where=ctx.where,
         )
-        self.server = Server(spec)
+        self.server = Server(spec, ctx.launcher)
         started = time.monotonic()
         try:
             info = self.server.start(on_spawn=lambda i: self._record(ctx, i))
@@ -166,12 +164,12 @@ class DeployStage:
             raise
         serverrecord.register(_key(ctx), self.server)
         console.info(f"serving '{info.served_model_name}' at {info.api_url} (pid {info.pid})")
-        outputs = {**info.to_outputs(), **plan.promised}
+        outputs = Served.from_dict({**info.to_outputs(), **plan.promised})
         return StageResult(outputs, [], {"ready_s": round(time.monotonic() - started, 1)})
 
-    def _replace_previous(self, ctx: StageContext) -> None:
+    def _replace_previous(self, ctx: StageContext[DeployConfig]) -> None:
         """A server kept on purpose is never replaced silently; one left by a dead run is stopped."""
-        cfg: DeployConfig = ctx.cfg
+        cfg = ctx.cfg
         prev = ServerInfo.from_outputs(ctx.previous)
         if prev is None or not prev.running or not serverrecord.is_ours(prev):
             return

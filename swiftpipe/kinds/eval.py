@@ -21,7 +21,8 @@ from swiftpipe.core.errors import UserError
 from swiftpipe.core.versions import tool_versions
 from swiftpipe.engine import artifacts
 from swiftpipe.engine.kind import SCORES, SERVER, Implied, Kind, Problem, Slot
-from swiftpipe.engine.stage import FileStage, Pending, StageContext, StagePlan, StageResult
+from swiftpipe.engine.outputs import Pending, Scores, Served
+from swiftpipe.engine.stage import FileStage, StageContext, StagePlan, StageResult
 from swiftpipe.evaluation import benchmarks, compare, counts, evalcommand, reuse
 from swiftpipe.evaluation.evalreport import read_reports
 from swiftpipe.evaluation.run import data_digests, evaluate, fits, move_aside, prepared, score_outputs
@@ -81,8 +82,8 @@ def _implies(cfg: EvalConfig, upstream: Mapping[str, Any]) -> list[Implied]:
 
 
 class EvalStage(FileStage):
-    def plan(self, ctx: StageContext) -> StagePlan:
-        cfg: EvalConfig = ctx.cfg
+    def plan(self, ctx: StageContext[EvalConfig]) -> StagePlan[EvalParams]:
+        cfg = ctx.cfg
         env = ctx.env(cfg.env, cfg.venv)
         datasets = evalcommand.dataset_args(ctx.pipeline, cfg, ctx.where)
         sent, conversions = benchmarks.prepare(datasets, ctx.stage_dir, ctx.where, ctx.pipeline.display_name)
@@ -93,9 +94,9 @@ class EvalStage(FileStage):
         notes = [f"datasets: {', '.join(datasets)}", *(c.note() for c in conversions)]
         if keyed_by:
             notes.append("API key: passed in EVALSCOPE_API_KEY, not on the command line")
-        base = ctx.outputs("base") if ctx.upstream("base") is not None else {}
+        base = ctx.input("base", Scores)
         params = EvalParams(work_dir, keyed_by, health, conversions)
-        if isinstance(served, Pending) or base is None:
+        if isinstance(served, Pending) or (base is not None and not ctx.available("base")):
             return StagePlan(argv, env, {}, ready=False, notes=notes, params=params)
         stable = list(argv[1:])
         stable[stable.index("--api-url") + 1] = "<server>"  # the port does not shape scores
@@ -103,27 +104,26 @@ class EvalStage(FileStage):
             "argv": stable, "served": served, "data": data_digests(datasets),
             "evalscope": tool_versions().get("evalscope"),
         }
-        if base:
-            inputs["base"] = base.get("primary")
+        if base is not None:
+            inputs["base"] = base.primary
         return StagePlan(argv, env, inputs, notes=notes, params=params)
 
-    def _target(self, ctx: StageContext, cfg: EvalConfig) -> tuple[str, str, Any, str | None, str | None]:
+    def _target(self, ctx: StageContext[EvalConfig], cfg: EvalConfig) -> tuple[str, str, Any, str | None, str | None]:
         """(api_url, model, what identifies the served model, key variable, health URL)."""
         if cfg.api_url is not None:
             assert cfg.served_model_name is not None
             return cfg.api_url, cfg.served_model_name, {"api_url": cfg.api_url, "model": cfg.served_model_name}, \
                 cfg.api_key_env, None
-        server = ctx.upstream("server")
-        assert server is not None
-        api_url = ctx.output("server", "api_url")
+        server, served = ctx.upstream("server"), ctx.input("server", Served)
+        assert server is not None and served is not None
+        api_url = served.api_url
         health = None if isinstance(api_url, Pending) else api_url.removesuffix("/v1") + "/health"
         keyed_by = cfg.api_key_env or getattr(server.config, "api_key_env", None)
-        return api_url, ctx.output("server", "served_model_name"), ctx.output("server", "serving_key"), \
-            keyed_by, health
+        return api_url, served.served_model_name, served.serving_key, keyed_by, health
 
-    def run(self, ctx: StageContext, plan: StagePlan) -> StageResult:
-        cfg: EvalConfig = ctx.cfg
-        params: EvalParams = plan.params
+    def run(self, ctx: StageContext[EvalConfig], plan: StagePlan[EvalParams]) -> StageResult:
+        cfg = ctx.cfg
+        params = plan.params
         for note in plan.notes:
             console.info(note)
         if evalcommand.asks_bleu(evalcommand.dataset_args(ctx.pipeline, cfg, ctx.where)):
@@ -132,9 +132,9 @@ class EvalStage(FileStage):
             raise UserError(f"{ctx.where}: no server answers at {params.health}; run the deploy stage first")
         aside = move_aside(ctx.stage_dir)
         converted = prepared(ctx, params.conversions)
-        served_dir = ctx.output("server", "model") if cfg.api_url is None else Pending("")
-        if not isinstance(served_dir, Pending):
-            fits(ctx, cfg, params.conversions, Path(served_dir))
+        served = ctx.input("server", Served) if cfg.api_url is None else None
+        if served is not None and served.model:
+            fits(ctx, cfg, params.conversions, Path(served.model))
         env = process.child_env(plan.env)
         if params.keyed_by is not None:
             key = api_key(params.keyed_by, ctx.where)
@@ -146,16 +146,16 @@ class EvalStage(FileStage):
         outputs = {**score_outputs(reports, params.work_dir, keys), **converted}
         metrics = {n: r.primary_score for n, r in reports.items()}
         files = [Path(r.path) for r in reports.values()]
-        base = ctx.outputs("base") if ctx.upstream("base") is not None else None
+        base = ctx.input("base", Scores)
         if base is not None:
             outputs.update(self._compare(ctx, base, reports, params.work_dir))
-            metrics.update({f"base/{n}": p.get("score") for n, p in (base.get("primary") or {}).items()})
+            metrics.update({f"base/{n}": p.get("score") for n, p in base.primary.items()})
             files += [Path(outputs["compare_json"]), Path(outputs["compare_md"])]
         tracking.log_eval(ctx, metrics)
-        return StageResult(outputs, [artifacts.describe(p) for p in files], metrics)
+        return StageResult(Scores.from_dict(outputs), [artifacts.describe(p) for p in files], metrics)
 
-    def _compare(self, ctx: StageContext, base: dict[str, Any], tuned: Any, tuned_dir: Path) -> dict[str, Any]:
-        base_dir = Path(base["work_dir"])
+    def _compare(self, ctx: StageContext[EvalConfig], base: Scores, tuned: Any, tuned_dir: Path) -> dict[str, Any]:
+        base_dir = Path(base.work_dir)
         result = compare.compare(read_reports(base_dir), tuned, base_dir, tuned_dir)
         json_path, md_path = compare.write(result, ctx.stage_dir)
         for flag in result.flags:

@@ -13,27 +13,26 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from swiftpipe.config.schema import ArgValue, doc
-from swiftpipe.core import console, fsio, process
+from swiftpipe.config.schema import doc
+from swiftpipe.core import console, fsio
 from swiftpipe.core.argv import flags
 from swiftpipe.core.errors import StageFailed
 from swiftpipe.engine import artifacts
 from swiftpipe.engine.fingerprint import dir_digest
 from swiftpipe.engine.kind import CHECKPOINT, MODEL, Kind, Slot
-from swiftpipe.engine.stage import FileStage, Pending, StageContext, StagePlan, StageResult
-from swiftpipe.kinds.common import stage_versions, swift_program, weights_digest
-from swiftpipe.msswift import checkpoints, secrets
+from swiftpipe.engine.outputs import Model, Pending, TrainingRun
+from swiftpipe.engine.stage import FileStage, StageContext, StagePlan, StageResult
+from swiftpipe.kinds.common import stage_versions, weights_digest
+from swiftpipe.kinds.swiftcall import SwiftConfig, prepare, run_swift
+from swiftpipe.msswift import checkpoints
 
 MERGED_FILES = ("config.json", "args.json")
 WEIGHTS = ("model.safetensors", "model.safetensors.index.json")
 
 
 @dataclass(frozen=True)
-class ExportConfig:
+class ExportConfig(SwiftConfig):
     checkpoint: str = field(default="last", metadata=doc("last, best, or a checkpoint path", nonempty=True))
-    args: dict[str, ArgValue] = field(default_factory=dict, metadata=doc("ms-swift export arguments"))
-    env: dict[str, str] = field(default_factory=dict, metadata=doc("environment for this stage"))
-    venv: str | None = field(default=None, metadata=doc("run swift from this virtualenv"))
 
 
 @dataclass(frozen=True)
@@ -50,14 +49,14 @@ def _slots(cfg: ExportConfig) -> tuple[Slot, ...]:
 
 
 class ExportStage(FileStage):
-    def plan(self, ctx: StageContext) -> StagePlan:
-        cfg: ExportConfig = ctx.cfg
-        args, secret_env = secrets.route(cfg.args)  # a routed secret never reaches swift's argv
-        env = ctx.env({**cfg.env, **secret_env}, cfg.venv)
+    def plan(self, ctx: StageContext[ExportConfig]) -> StagePlan[ExportParams]:
+        cfg = ctx.cfg
+        call = prepare(ctx, cfg)
+        env = call.env
         ckpt, notes = self._checkpoint(ctx, cfg)
         merged = Pending(f"{ckpt}-merged") if isinstance(ckpt, Pending) else f"{ckpt}-merged"
-        argv = [swift_program(ctx, env, cfg.args), "export", "--adapters", ckpt,
-                "--merge_lora", "true", "--output_dir", merged + ".partial", *flags(args)]
+        argv = [call.swift, "export", "--adapters", ckpt,
+                "--merge_lora", "true", "--output_dir", merged + ".partial", *flags(call.args)]
         if isinstance(ckpt, Pending):
             return StagePlan(argv, env, {}, ready=False, notes=notes)
         inputs = {
@@ -69,37 +68,36 @@ class ExportStage(FileStage):
         params = ExportParams(ckpt, Path(merged + ".partial"), Path(merged))
         return StagePlan(argv, env, inputs, notes=notes, params=params)
 
-    def _checkpoint(self, ctx: StageContext, cfg: ExportConfig) -> tuple[str, list[str]]:
+    def _checkpoint(self, ctx: StageContext[ExportConfig], cfg: ExportConfig) -> tuple[str, list[str]]:
         if cfg.checkpoint not in ("last", "best"):
             ckpt, notices = checkpoints.resolve(cfg.checkpoint, Path("."), base_dir=ctx.pipeline.base_dir)
             return str(ckpt.path), notices
-        run_dir = ctx.output("model", "run_dir")
+        run = ctx.input("model", TrainingRun)
+        assert run is not None  # the slot is required when checkpoint is last or best
+        run_dir = run.run_dir
         if isinstance(run_dir, Pending):
             return Pending(f"{run_dir}/checkpoint-<{cfg.checkpoint}>"), []
         ckpt, notices = checkpoints.resolve(cfg.checkpoint, Path(run_dir), base_dir=ctx.pipeline.base_dir)
         return str(ckpt.path), notices
 
-    def run(self, ctx: StageContext, plan: StagePlan) -> StageResult:
+    def run(self, ctx: StageContext[ExportConfig], plan: StagePlan[ExportParams]) -> StageResult:
         for note in plan.notes:
             console.info(note)
-        params: ExportParams = plan.params
+        params = plan.params
         partial, final = params.partial, params.final
         _clear_leftovers(ctx, partial, final)
-        rc = ctx.launcher.run(plan.argv, process.child_env(plan.env), ctx.log_path(), echo=ctx.options.echo)
-        if rc != 0:
-            raise StageFailed(f"swift export exited with code {rc}", rc)
+        run_swift(ctx, plan, "export")
         problem = _incomplete(partial)
         if problem:
             raise StageFailed(f"swift export exited 0 but {partial} is incomplete: {problem}")
         os.replace(partial, final)
-        outputs = {"merged_dir": str(final), "checkpoint": params.checkpoint, "model_dir": str(final),
-                   "model_digest": weights_digest(final)}
+        outputs = Model(model_dir=str(final), model_digest=weights_digest(final), checkpoint=params.checkpoint)
         return StageResult(outputs, [artifacts.describe(final)])
 
 
 KIND = Kind(
     name="export", doc="swift export --merge_lora: a LoRA checkpoint merged into a model", config=ExportConfig,
-    stage=ExportStage, produces=MODEL, slots=_slots, swift_args=True, key_outputs=("merged_dir",),
+    stage=ExportStage, produces=MODEL, slots=_slots, swift_args=True, key_outputs=("model_dir",),
     reserved={
         "adapters": "use checkpoint",
         "merge_lora": "the export stage always merges",

@@ -14,22 +14,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from swiftpipe.config.schema import ArgValue, doc
-from swiftpipe.core import console, fsio, process
+from swiftpipe.config.schema import doc
+from swiftpipe.core import console, fsio
 from swiftpipe.core.argv import flags
 from swiftpipe.core.errors import StageFailed, UserError
 from swiftpipe.engine import artifacts
 from swiftpipe.engine.fingerprint import file_digest
 from swiftpipe.engine.kind import ANSWERS, CHECKPOINT, DATA, MODEL, Kind, Slot
-from swiftpipe.engine.stage import FileStage, Pending, StageContext, StagePlan, StageResult
-from swiftpipe.kinds.common import model_args, model_source, stage_versions, swift_program
-from swiftpipe.msswift import secrets
+from swiftpipe.engine.outputs import Answers, DataSplits, Pending
+from swiftpipe.engine.stage import FileStage, StageContext, StagePlan, StageResult
+from swiftpipe.kinds.common import model_args, model_source, stage_versions
+from swiftpipe.kinds.swiftcall import SwiftConfig, prepare, run_swift
 
 SAMPLE_ROWS = 3
 
 
 @dataclass(frozen=True)
-class InferConfig:
+class InferConfig(SwiftConfig):
     dataset: list[str] = field(default_factory=list, metadata=doc("files to answer, instead of a data stage's"))
     split: Literal["val", "train"] = field(default="val", metadata=doc("which split of the data stage to answer"))
     backend: Literal["transformers", "vllm", "lmdeploy", "sglang"] = field(
@@ -37,9 +38,6 @@ class InferConfig:
     )
     max_new_tokens: int = field(default=256, metadata=doc("longest answer, in tokens", at_least=1))
     temperature: float = field(default=0.0, metadata=doc("0 answers greedily (reproducible)", at_least=0))
-    args: dict[str, ArgValue] = field(default_factory=dict, metadata=doc("ms-swift infer arguments"))
-    env: dict[str, str] = field(default_factory=dict, metadata=doc("environment for this stage"))
-    venv: str | None = field(default=None, metadata=doc("run swift from this virtualenv"))
 
 
 @dataclass(frozen=True)
@@ -57,17 +55,17 @@ def _slots(cfg: InferConfig) -> tuple[Slot, ...]:
 
 
 class InferStage(FileStage):
-    def plan(self, ctx: StageContext) -> StagePlan:
-        cfg: InferConfig = ctx.cfg
-        args, secret_env = secrets.route(cfg.args)  # a routed secret never reaches swift's argv
-        env = ctx.env({**cfg.env, **secret_env}, cfg.venv)
+    def plan(self, ctx: StageContext[InferConfig]) -> StagePlan[InferParams]:
+        cfg = ctx.cfg
+        call = prepare(ctx, cfg)
+        env = call.env
         model, model_id = model_source(ctx)
         data = self._datasets(ctx, cfg)
         results = ctx.stage_dir / "results.jsonl"
-        argv = [swift_program(ctx, env, cfg.args), "infer", *model_args(ctx, model), "--val_dataset", *data,
+        argv = [call.swift, "infer", *model_args(ctx, model), "--val_dataset", *data,
                 "--result_path", str(results), "--infer_backend", cfg.backend,
                 "--max_new_tokens", str(cfg.max_new_tokens), "--temperature", str(cfg.temperature),
-                *flags(args)]
+                *flags(call.args)]
         params = InferParams(results, [str(d) for d in data])
         if isinstance(model_id, Pending) or any(isinstance(d, Pending) for d in data):
             return StagePlan(argv, env, {}, ready=False, params=params)
@@ -75,31 +73,31 @@ class InferStage(FileStage):
                   "versions": stage_versions()}
         return StagePlan(argv, env, inputs, notes=[f"answers {', '.join(map(str, data))}"], params=params)
 
-    def _datasets(self, ctx: StageContext, cfg: InferConfig) -> list[str]:
+    def _datasets(self, ctx: StageContext[InferConfig], cfg: InferConfig) -> list[str]:
         files = [str(ctx.pipeline.path(p)) for p in cfg.dataset]
         for i, path in enumerate(files):
             if not Path(path).is_file():
                 raise UserError(f"{ctx.where}.dataset[{i}]: {path}: no such file")
-        data = ctx.upstream("data")
-        if data is None:
+        data, splits = ctx.upstream("data"), ctx.input("data", DataSplits)
+        if data is None or splits is None:
             return files
-        split = cfg.split if cfg.split == "train" or data.config.val_ratio > 0 else "train"
-        return [ctx.output("data", split), *files]
+        val = cfg.split == "val" and data.config.val_ratio > 0
+        chosen = splits.val if val else splits.train
+        assert chosen is not None  # a data stage with val_ratio > 0 writes a val split
+        return [chosen, *files]
 
-    def run(self, ctx: StageContext, plan: StagePlan) -> StageResult:
-        params: InferParams = plan.params
+    def run(self, ctx: StageContext[InferConfig], plan: StagePlan[InferParams]) -> StageResult:
+        params = plan.params
         aside = fsio.move_aside(params.results, keep_suffix=True)
         if aside is not None:
             console.notice(f"moved the earlier {params.results.name} aside to {aside.name}")
-        rc = ctx.launcher.run(plan.argv, process.child_env(plan.env), ctx.log_path(), echo=ctx.options.echo)
-        if rc != 0:
-            raise StageFailed(f"swift infer exited with code {rc}", rc)
+        run_swift(ctx, plan, "infer")
         answers = _read(params.results)
         expected = sum(_count_rows(Path(p)) for p in params.inputs)
         if "val_dataset_sample" not in ctx.cfg.args and len(answers) != expected:
             raise StageFailed(f"swift infer wrote {len(answers)} answers for {expected} input rows ({params.results})")
         sample = [_sample(a) for a in answers[:SAMPLE_ROWS]]
-        outputs = {"results": str(params.results), "rows": len(answers), "sample": sample}
+        outputs = Answers(results=str(params.results), rows=len(answers), sample=sample)
         return StageResult(outputs, [artifacts.describe(params.results)], {"rows": len(answers)})
 
 

@@ -16,31 +16,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from swiftpipe.config.schema import ArgValue, doc
+from swiftpipe.config.schema import ArgValue
 from swiftpipe.core import host
 from swiftpipe.core.errors import UserError
 from swiftpipe.engine.kind import Problem
+from swiftpipe.engine.launch import LaunchConfig
 from swiftpipe.msswift import deepspeed as ds
+from swiftpipe.msswift import plugins
 
 # swift's own variables; a stage's env: must not set them beside launch:.
 LAUNCH_ENV = {
     "NPROC_PER_NODE": "nproc_per_node", "NNODES": "nnodes", "NODE_RANK": "node_rank",
     "MASTER_ADDR": "master_addr", "MASTER_PORT": "master_port", "CUDA_VISIBLE_DEVICES": "devices",
 }
-
-
-@dataclass(frozen=True)
-class LaunchConfig:
-    nproc_per_node: int | str = field(
-        default=1, metadata=doc("processes on each machine: a number, or auto (one per visible GPU)"))
-    nnodes: int = field(default=1, metadata=doc("machines taking part"))
-    node_rank: int = field(default=0, metadata=doc("this machine's rank, 0 to nnodes - 1"))
-    master_addr: str | None = field(default=None, metadata=doc("address of node 0; required with nnodes > 1"))
-    master_port: int | str = field(
-        default="auto", metadata=doc("rendezvous port; auto: a free port (one machine only)"))
-    devices: int | str | None = field(default=None, metadata=doc("GPU ids for CUDA_VISIBLE_DEVICES, e.g. 0,1,2,3"))
-    deepspeed: str | None = field(
-        default=None, metadata=doc("zero2, zero3, zero2_offload, zero3_offload or a DeepSpeed JSON file"))
 
 
 @dataclass(frozen=True)
@@ -86,11 +74,6 @@ def check(cfg: LaunchConfig) -> list[Problem]:
     port = cfg.master_port
     if port != "auto" and (not isinstance(port, int) or not 1 <= port <= 65535):
         problems.append(Problem("launch.master_port", f"expected a port 1-65535 or auto, got {port!r}"))
-    if cfg.nnodes > 1 and cfg.master_addr is None:
-        problems.append(Problem("launch.master_addr", "required with nnodes > 1; set it to the address of node 0"))
-    if cfg.nnodes > 1 and port == "auto":
-        problems.append(Problem("launch.master_port", "auto picks a free port on one machine only; with nnodes > 1 "
-                                                      "set the port every node uses, e.g. 29500"))
     try:
         device_ids(cfg.devices)
     except ValueError:
@@ -145,14 +128,18 @@ def resolve(cfg: LaunchConfig, host: Host, args: dict[str, ArgValue], *, where: 
                             "checkpoints; run the stages after this one there")
     if cfg.devices is not None:
         launch.env["CUDA_VISIBLE_DEVICES"] = ",".join(map(str, visible))
+    mine: list[str] = []  # swiftpipe's --external_plugins files
     if cfg.deepspeed is not None:
         choice = ds.choose(cfg.deepspeed, gpu=host.gpus > 0, version=host.deepspeed, python=host.python,
                            where=f"{where}.launch.deepspeed", pipeline_dir=pipeline_dir, stage_dir=stage_dir)
         launch.argv += ["--deepspeed", choice.flag]
-        if choice.plugin is not None:
-            launch.argv += plugin_flag(args, choice.plugin)
+        mine += [choice.plugin] if choice.plugin is not None else []
         launch.notes.append(choice.note)
         launch.inputs["deepspeed"] = choice.fingerprint
+    if launch.world_size > 1:
+        mine.append(_exit_plugin(launch, stage_dir))
+    if mine:
+        launch.argv += plugin_flag(args, *mine)
     note = effective_batch(args, launch.world_size)[1]
     if note:
         launch.notes.append(note)
@@ -161,11 +148,20 @@ def resolve(cfg: LaunchConfig, host: Host, args: dict[str, ArgValue], *, where: 
     return launch
 
 
-def plugin_flag(args: dict[str, ArgValue], plugin: str) -> list[str]:
+def plugin_flag(args: dict[str, ArgValue], *files: str) -> list[str]:
     """`--external_plugins` with the user's own files first: swift keeps only the last such flag."""
     given = args.get("external_plugins")
     mine = [str(v) for v in given] if isinstance(given, list) else ([] if given is None else [str(given)])
-    return ["--external_plugins", *mine, plugin]
+    return ["--external_plugins", *mine, *files]
+
+
+def _exit_plugin(launch: Launch, stage_dir: Path) -> str:
+    """The plugin that destroys each rank's process group at exit (plugins/exit_cleanly.py says why)."""
+    copy = plugins.planned(plugins.EXIT_CLEANLY, stage_dir)
+    launch.inputs["exit_plugin"] = copy
+    launch.notes.append(f"--external_plugins {copy['write_to']}: each rank destroys its process group at exit "
+                        "(one left alive can abort a finished run)")
+    return copy["write_to"]
 
 
 def _visible(cfg: LaunchConfig, host: Host, where: str, env: dict[str, str]) -> list[int]:

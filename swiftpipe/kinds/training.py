@@ -17,16 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from swiftpipe import tracking
-from swiftpipe.config.schema import ArgValue, doc
+from swiftpipe.config.schema import doc
 from swiftpipe.core import console
 from swiftpipe.core.argv import flags, secret_values
 from swiftpipe.core.errors import StageFailed, UserError
 from swiftpipe.engine import artifacts
 from swiftpipe.engine.fingerprint import file_digest, fingerprint
 from swiftpipe.engine.kind import CHECKPOINT, DATA, MODEL, Kind, Problem, Slot
-from swiftpipe.engine.stage import FileStage, Pending, StageContext, StagePlan, StageResult
+from swiftpipe.engine.launch import LaunchConfig
+from swiftpipe.engine.outputs import DataSplits, Pending, TrainingRun
+from swiftpipe.engine.stage import FileStage, StageContext, StagePlan, StageResult
 from swiftpipe.kinds import launching
-from swiftpipe.kinds.common import model_args, model_source, stage_versions, swift_program, weights_digest
+from swiftpipe.kinds.common import model_args, model_source, stage_versions, weights_digest
+from swiftpipe.kinds.swiftcall import SwiftConfig, prepare, run_swift
 from swiftpipe.msswift import checkpoints, secrets
 
 OUTPUT_DIR_LINE = re.compile(r"\[INFO:swift\] output_dir: (\S.*)$")
@@ -35,17 +38,14 @@ RESUME_FLAG = "--resume_from_checkpoint"
 
 
 @dataclass(frozen=True)
-class TrainingConfig:
-    args: dict[str, ArgValue] = field(default_factory=dict, metadata=doc("ms-swift training arguments"))
+class TrainingConfig(SwiftConfig):
     dataset: list[str] = field(default_factory=list, metadata=doc("extra training files"))
     val_dataset: list[str] = field(default_factory=list, metadata=doc("extra validation files"))
     resume: bool = field(
         default=True, metadata=doc("continue an interrupted run from its newest complete checkpoint")
     )
-    env: dict[str, str] = field(default_factory=dict, metadata=doc("environment for this stage"))
-    venv: str | None = field(default=None, metadata=doc("run swift from this virtualenv"))
-    launch: launching.LaunchConfig = field(
-        default_factory=launching.LaunchConfig, metadata=doc("processes, machines, GPUs and DeepSpeed"))
+    launch: LaunchConfig = field(
+        default_factory=LaunchConfig, metadata=doc("processes, machines, GPUs and DeepSpeed"))
 
 
 # Arguments swiftpipe sets itself: a user value would silently fight the pipeline.
@@ -76,13 +76,13 @@ def is_adapter(cfg: TrainingConfig) -> bool:
 class TrainingStage(FileStage):
     command = "sft"
 
-    def plan(self, ctx: StageContext) -> StagePlan:
-        cfg: TrainingConfig = ctx.cfg
-        args, secret_env = secrets.route(cfg.args)  # a routed secret never reaches swift's argv
-        env = ctx.env({**tracking.swanlab_env(ctx), **cfg.env, **secret_env}, cfg.venv)
+    def plan(self, ctx: StageContext[TrainingConfig]) -> StagePlan:
+        cfg = ctx.cfg
+        call = prepare(ctx, cfg, tracking.swanlab_env(ctx))
+        env, args = call.env, call.args
         model, model_id = model_source(ctx)
         train, val = self._datasets(ctx, cfg)
-        argv = [swift_program(ctx, env, cfg.args), self.command, *model_args(ctx, model)]
+        argv = [call.swift, self.command, *model_args(ctx, model)]
         argv += ["--dataset", *train]
         if val:
             argv += ["--val_dataset", *val]
@@ -102,27 +102,28 @@ class TrainingStage(FileStage):
             self._add_resume(ctx, cfg, plan)
         return plan
 
-    def _datasets(self, ctx: StageContext, cfg: TrainingConfig) -> tuple[list[str], list[str]]:
+    def _datasets(self, ctx: StageContext[TrainingConfig], cfg: TrainingConfig) -> tuple[list[str], list[str]]:
         train = [str(ctx.pipeline.path(p)) for p in cfg.dataset]
         val = [str(ctx.pipeline.path(p)) for p in cfg.val_dataset]
-        data = ctx.upstream("data")
-        if data is not None:
-            train.insert(0, ctx.output("data", "train"))
-            if data.config.val_ratio > 0:
-                val.insert(0, ctx.output("data", "val"))
+        data, splits = ctx.upstream("data"), ctx.input("data", DataSplits)
+        if data is not None and splits is not None:
+            train.insert(0, splits.train)
+            if data.config.val_ratio > 0 and splits.val is not None:
+                val.insert(0, splits.val)
         for i, path in enumerate(cfg.dataset + cfg.val_dataset):
             if not ctx.pipeline.path(path).is_file():
                 key = "dataset" if i < len(cfg.dataset) else "val_dataset"
                 raise UserError(f"{ctx.where}.{key}: {ctx.pipeline.path(path)}: no such file")
         return train, val
 
-    def _launch(self, ctx: StageContext, cfg: TrainingConfig, env: dict[str, str | None]) -> launching.Launch:
+    def _launch(self, ctx: StageContext[TrainingConfig], cfg: TrainingConfig,
+                env: dict[str, str | None]) -> launching.Launch:
         from swiftpipe.core import process
 
         return launching.plan_launch(cfg.launch, cfg.args, process.child_env(env), where=ctx.where,
                                      pipeline_dir=ctx.pipeline.base_dir, stage_dir=ctx.stage_dir)
 
-    def _defaults(self, ctx: StageContext, cfg: TrainingConfig) -> dict[str, Any]:
+    def _defaults(self, ctx: StageContext[TrainingConfig], cfg: TrainingConfig) -> dict[str, Any]:
         defaults: dict[str, Any] = {}
         if ctx.config.offline and "check_model" not in cfg.args:
             defaults["check_model"] = False  # it calls the ModelScope hub otherwise
@@ -136,19 +137,19 @@ class TrainingStage(FileStage):
             "versions": stage_versions(),
         }
 
-    def _add_resume(self, ctx: StageContext, cfg: TrainingConfig, plan: StagePlan) -> None:
+    def _add_resume(self, ctx: StageContext[TrainingConfig], cfg: TrainingConfig, plan: StagePlan) -> None:
         record = ctx.record
         if not cfg.resume or record is None or not record.status.resumable:
             return
-        run_dir = record.outputs.get("run_dir")
-        if record.fingerprint != fingerprint(plan.inputs) or not run_dir:
+        run_dir = TrainingRun.from_dict(record.outputs, pending=ctx.name).run_dir  # the run so far
+        if record.fingerprint != fingerprint(plan.inputs) or isinstance(run_dir, Pending):
             return
         ckpt, _ = checkpoints.last_complete(Path(run_dir))
         if ckpt is not None:
             plan.argv += [RESUME_FLAG, str(ckpt.path)]
             plan.notes.append(f"resumes the interrupted run from {ckpt.path} (step {ckpt.step})")
 
-    def run(self, ctx: StageContext, plan: StagePlan) -> StageResult:
+    def run(self, ctx: StageContext[TrainingConfig], plan: StagePlan) -> StageResult:
         seen: dict[str, Any] = {}
 
         def on_line(line: str) -> None:
@@ -158,17 +159,14 @@ class TrainingStage(FileStage):
             elif match := FILTERED_LINE.search(line):
                 seen["swift_rows_in"], seen["swift_rows_kept"] = map(int, match.groups())
 
-        from swiftpipe.core import process
-        from swiftpipe.msswift import deepspeed
+        from swiftpipe.msswift import deepspeed, plugins
 
         deepspeed.write_config(plan.inputs.get("launch", {}).get("deepspeed", {}))
+        plugins.write(plan.inputs.get("launch", {}).get("exit_plugin", {}))
         try:
-            rc = ctx.launcher.run(plan.argv, process.child_env(plan.env), ctx.log_path(),
-                                  echo=ctx.options.echo, on_line=on_line)
+            run_swift(ctx, plan, self.command, on_line)
         finally:  # secrets swift could only take in argv (swanlab_secret) are in its args.json
             secrets.scrub_args_json(ctx.stage_dir, secret_values(plan.argv, plan.env))
-        if rc != 0:
-            raise StageFailed(f"swift {self.command} exited with code {rc}", rc)
         if ctx.cfg.launch.node_rank > 0:  # only node 0 logs and writes the run folder
             return StageResult(metrics=launching.metrics(ctx.cfg.args, plan.inputs))
         if "run_dir" not in seen:
@@ -177,7 +175,7 @@ class TrainingStage(FileStage):
         result.metrics.update(launching.metrics(ctx.cfg.args, plan.inputs))
         return result
 
-    def _result(self, ctx: StageContext, run_dir: Path, seen: dict[str, Any]) -> StageResult:
+    def _result(self, ctx: StageContext[TrainingConfig], run_dir: Path, seen: dict[str, Any]) -> StageResult:
         summary = _summary(run_dir)
         last = summary.get("last_model_checkpoint")
         if not last or not checkpoints.inspect(Path(last)).complete:
@@ -185,15 +183,12 @@ class TrainingStage(FileStage):
         if "swift_rows_in" in seen and seen["swift_rows_in"] != seen["swift_rows_kept"]:
             dropped = seen["swift_rows_in"] - seen["swift_rows_kept"]
             console.notice(f"swift dropped {dropped} of {seen['swift_rows_in']} rows (see {ctx.log_path()})")
-        outputs = {
-            "run_dir": str(run_dir),
-            "last_checkpoint": last,
-            "best_checkpoint": summary.get("best_model_checkpoint"),
-            "logging": str(run_dir / "logging.jsonl"),
+        outputs = TrainingRun(
+            run_dir=str(run_dir), last_checkpoint=last, best_checkpoint=summary.get("best_model_checkpoint"),
+            logging=str(run_dir / "logging.jsonl"),
             # Read only when the checkpoint is a whole model (tuner_type: full).
-            "model_dir": last,
-            "model_digest": weights_digest(Path(last)),
-        }
+            model_dir=last, model_digest=weights_digest(Path(last)),
+        )
         arts = [artifacts.describe(run_dir / "logging.jsonl"), artifacts.describe(Path(last))]
         metrics = {k: v for k, v in seen.items() if k.startswith("swift_rows")}
         metrics.update(_train_metrics(summary))
@@ -204,7 +199,7 @@ def training_kind(name: str, doc_text: str, stage: type[TrainingStage]) -> Kind:
     return Kind(
         name=name, doc=doc_text, config=TrainingConfig, stage=stage, produces=CHECKPOINT, slots=slots,
         reserved=RESERVED, swift_args=True, key_outputs=("run_dir", "last_checkpoint"), adapter=is_adapter,
-        check=check,
+        check=check, launch=lambda cfg: cfg.launch,
     )
 
 

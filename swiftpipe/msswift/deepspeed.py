@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from swiftpipe.core.errors import UserError
-from swiftpipe.core.fsio import atomic_write_text
+from swiftpipe.msswift import plugins
 
 NAMES = ("zero2", "zero3", "zero2_offload", "zero3_offload")
 CHOICES = "zero2, zero3, zero2_offload, zero3_offload"
 PIN = "deepspeed==0.19.8"
-PLUGIN = Path(__file__).with_name("plugins") / "deepspeed_cpu_world.py"
+PLUGIN = plugins.DEEPSPEED_CPU_WORLD
 
 _VERSION_PROBE = (
     "import importlib.metadata as m, importlib.util as u\n"
@@ -74,12 +74,10 @@ def choose(value: str, *, gpu: bool, version: str | None, python: str, where: st
 
 def _on_cpu(flag: str, what: str, fingerprint: dict[str, Any], version: str, stage_dir: Path) -> Choice:
     """A CPU run: the config as chosen, plus the plugin that gives accelerate the real world size."""
-    from swiftpipe.engine.artifacts import sha256_file
-
-    copy = stage_dir / "swift-plugins" / PLUGIN.name
-    note = (f"deepspeed: {what} on the CPU (deepspeed {version}), with --external_plugins {copy}: "
+    copy = plugins.planned(PLUGIN, stage_dir)
+    note = (f"deepspeed: {what} on the CPU (deepspeed {version}), with --external_plugins {copy['write_to']}: "
             "accelerate's world size under DeepSpeed without a GPU")
-    return Choice(flag, note, {**fingerprint, "write_to": str(copy), "plugin_sha256": sha256_file(PLUGIN)}, str(copy))
+    return Choice(flag, note, {**fingerprint, **copy}, copy["write_to"])
 
 
 def read_json(path: Path, where: str) -> dict[str, Any]:
@@ -96,7 +94,4 @@ def read_json(path: Path, where: str) -> dict[str, Any]:
 
 def write_config(fingerprint: dict[str, Any]) -> None:
     """Copy the CPU plugin where the plan said (atomically), when it chose one; else do nothing."""
-    target = fingerprint.get("write_to")
-    if not target:
-        return
-    atomic_write_text(Path(target), PLUGIN.read_text(encoding="utf-8"))
+    plugins.write(fingerprint)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from swiftpipe.core.argv import MASK, render_value
-from swiftpipe.engine.manifest import atomic_write_text
+from swiftpipe.core.fsio import atomic_write_text
 
 # ms-swift argument -> the environment variables it is read from when the argument is unset.
 ROUTES: dict[str, tuple[str, ...]] = {

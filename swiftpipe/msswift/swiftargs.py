@@ -78,7 +78,19 @@ def _hint(name: str, names: set[str]) -> str:
 
 
 def known_arguments(program: str) -> Known | None:
-    """The version and argument types of the swift that `program` runs; None if unknown."""
+    """The version and argument types of the swift that `program` runs; None if unknown.
+
+    Read once per program and PYTHONPATH in a process (every training stage's plan asks)."""
+    return _known(program, os.environ.get("PYTHONPATH", ""))
+
+
+def forget() -> None:
+    """Read the installations again on the next ask (a process that outlives one run: the tests)."""
+    _known.cache_clear()
+
+
+@functools.cache
+def _known(program: str, pythonpath: str) -> Known | None:
     python = interpreter(program)
     if python is None:
         return None

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from swiftpipe.config.schema import LoadedPipeline
-from swiftpipe.engine.manifest import Manifest, atomic_write_text
+from swiftpipe.core.fsio import atomic_write_text
+from swiftpipe.engine.manifest import Manifest
+from swiftpipe.engine.pipeline import LoadedPipeline
 from swiftpipe.report import markdown, plots, render
 from swiftpipe.report.collect import collect
 

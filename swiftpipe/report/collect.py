@@ -12,17 +12,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from swiftpipe.config.schema import LoadedPipeline
 from swiftpipe.engine.manifest import Manifest, StageRecord
+from swiftpipe.engine.outputs import Answers, DataSplits, Scores, Served, TrainingRun, known
+from swiftpipe.engine.pipeline import LoadedPipeline
 from swiftpipe.report.model import (
-    TRAINING_KINDS,
     DataRows,
     InferSummary,
     LossCurve,
     ReportData,
     ScoreRow,
     StageRow,
+    declared,
     kind_of,
+    outputs_of,
     usable,
 )
 from swiftpipe.report.scores import eval_tables, result_rows, score_rows, variant_table
@@ -46,59 +48,54 @@ def collect(pipeline: LoadedPipeline, manifest: Manifest, out_dir: Path) -> Repo
 
 
 def _add_stage(data: ReportData, name: str, record: StageRecord, out_dir: Path) -> None:
-    kind = kind_of(name, record)
-    outputs = record.outputs
-    if kind == "data":
-        rows, links = _data_rows(name, record, out_dir)
+    kind, out = declared(name, record), outputs_of(name, record)
+    if kind is None or out is None:
+        return
+    prefix = "" if name == kind.name else f"{name}: "  # a stage named after its kind is not named
+    if isinstance(out, DataSplits):
+        rows = _data_rows(name, kind.name, out)
         data.data += [rows] if rows else []
-        data.links += links
-    elif kind in TRAINING_KINDS:
-        curve = _loss(name, outputs)
+        data.links += [(prefix + label, _rel(path, out_dir)) for label, path in
+                       (("data report (JSON)", out.report), ("rejected rows", out.rejects))
+                       if rows and known(path) and Path(path).is_file()]
+    elif isinstance(out, TrainingRun):
+        curve = _loss(name, out)
         data.losses += [curve] if curve else []
-    elif kind == "deploy" and outputs.get("url"):
-        running = outputs.get("running") and outputs.get("kept")
-        data.servers.append((name, f"running at {outputs.get('api_url')}" if running else "stopped"))
-    elif kind == "infer" and usable(record) and outputs.get("results"):
-        data.infers.append(_infer(name, outputs, out_dir))
-    elif kind in ("eval", "base-eval") and (usable(record) or outputs.get("reports")):
-        prefix = "" if name == kind else f"{name}: "
-        data.links += [(prefix + label, href) for label, href in _eval_links(outputs, out_dir)]
+    elif isinstance(out, Served) and known(out.url):
+        running = out.running and out.kept
+        data.servers.append((name, f"running at {out.api_url}" if running else "stopped"))
+    elif isinstance(out, Answers) and usable(record) and known(out.results):
+        data.infers.append(_infer(name, kind.name, out, out_dir))
+    elif isinstance(out, Scores) and (usable(record) or out.reports):
+        data.links += [(prefix + label, href) for label, href in _eval_links(out, out_dir)]
 
 
-def _data_rows(name: str, record: StageRecord, out_dir: Path) -> tuple[DataRows | None, list[tuple[str, str]]]:
-    report = record.outputs.get("report")
+def _data_rows(name: str, kind: str, splits: DataSplits) -> DataRows | None:
     try:
-        stats = json.loads(Path(report).read_text(encoding="utf-8")) if report else None
+        stats = json.loads(Path(splits.report).read_text(encoding="utf-8")) if known(splits.report) else None
     except (OSError, ValueError):
-        return None, []
+        return None
     if not isinstance(stats, dict):
-        return None, []
-    rows = DataRows(name, int(stats.get("rows_in", 0)), int(stats.get("train", 0)), int(stats.get("val", 0)),
+        return None
+    return DataRows(name, int(stats.get("rows_in", 0)), int(stats.get("train", 0)), int(stats.get("val", 0)),
                     int(stats.get("rejected", 0)), dict(stats.get("rejects_by_reason") or {}),
-                    bool(stats.get("invariant_ok")))
-    prefix = "" if name == "data" else f"{name}: "
-    links = [(prefix + label, _rel(record.outputs[key], out_dir)) for label, key in
-             (("data report (JSON)", "report"), ("rejected rows", "rejects"))
-             if record.outputs.get(key) and Path(record.outputs[key]).is_file()]
-    return rows, links
+                    bool(stats.get("invariant_ok")), kind)
 
 
-def _loss(name: str, outputs: dict[str, Any]) -> LossCurve | None:
-    if outputs.get("logging"):
-        path = Path(outputs["logging"])
-    elif outputs.get("run_dir"):
-        path = Path(outputs["run_dir"]) / "logging.jsonl"
+def _loss(name: str, run: TrainingRun) -> LossCurve | None:
+    if known(run.logging):
+        path = Path(run.logging)
+    elif known(run.run_dir):  # a run that failed or is still going: only its folder is recorded
+        path = Path(run.run_dir) / "logging.jsonl"
     else:
         return None
     train, evals = loss_curves(path)
     return LossCurve(name, train, evals) if train or evals else None
 
 
-def _infer(name: str, outputs: dict[str, Any], out_dir: Path) -> InferSummary:
-    rows = outputs.get("rows")
-    sample = [(str(s.get("query", "")), str(s.get("response", "")))
-              for s in outputs.get("sample") or [] if isinstance(s, dict)]
-    return InferSummary(name, rows if isinstance(rows, int) else None, _rel(outputs["results"], out_dir), sample)
+def _infer(name: str, kind: str, answers: Answers, out_dir: Path) -> InferSummary:
+    sample = [(str(s.get("query", "")), str(s.get("response", ""))) for s in answers.sample if isinstance(s, dict)]
+    return InferSummary(name, answers.rows, _rel(answers.results, out_dir), sample, kind)
 
 
 def _git(manifest: Manifest) -> str | None:
@@ -145,12 +142,12 @@ def loss_curves(path: Path) -> tuple[list[tuple[int, float]], list[tuple[int, fl
     return train, evals
 
 
-def _eval_links(outputs: dict[str, Any], out_dir: Path) -> list[tuple[str, str]]:
+def _eval_links(scores: Scores, out_dir: Path) -> list[tuple[str, str]]:
     links = []
-    for label, key in (("comparison (markdown)", "compare_md"), ("comparison (JSON)", "compare_json")):
-        if outputs.get(key) and Path(outputs[key]).is_file():
-            links.append((label, _rel(outputs[key], out_dir)))
-    for path in outputs.get("reports") or []:
-        if Path(path).is_file():
-            links.append((f"evalscope report: {Path(path).name}", _rel(path, out_dir)))
+    for label, path in (("comparison (markdown)", scores.compare_md), ("comparison (JSON)", scores.compare_json)):
+        if path and Path(path).is_file():
+            links.append((label, _rel(path, out_dir)))
+    for report in scores.reports:
+        if Path(report).is_file():
+            links.append((f"evalscope report: {Path(report).name}", _rel(report, out_dir)))
     return links

@@ -48,13 +48,13 @@ def eval_heading(data: ReportData, table: EvalTable) -> str:
 
 
 def infer_heading(row: InferSummary) -> str:
-    return "Inference" if row.stage == "infer" else f"Inference: {row.stage}"
+    return "Inference" if row.stage == row.kind else f"Inference: {row.stage}"
 
 
 def data_text(d: DataRows) -> str:
     reasons = ", ".join(f"{k} {v}" for k, v in sorted(d.reasons.items())) or "none"
     check = "rows in = train + val + rejected" if d.invariant_ok else "row accounting does NOT add up"
-    prefix = "" if d.stage == "data" else f"{d.stage}: "
+    prefix = "" if d.stage == d.kind else f"{d.stage}: "
     return (f"{prefix}{d.rows_in} rows in: {d.train} train, {d.val} validation, {d.rejected} rejected "
             f"({reasons}); {check}")
 

@@ -4,15 +4,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from swiftpipe.engine.kind import Kind
 from swiftpipe.engine.manifest import StageRecord
+from swiftpipe.engine.outputs import Outputs, read
 from swiftpipe.engine.status import Status
-
-TRAINING_KINDS = ("pt", "sft")
+from swiftpipe.kinds import REGISTRY, get_kind
 
 
 def kind_of(name: str, record: StageRecord) -> str:
     """A record's kind; manifests written before stages had kinds name the stage after it."""
     return record.kind or name
+
+
+def declared(name: str, record: StageRecord) -> Kind | None:
+    """What a record's kind declares about itself; None for a kind this version does not know."""
+    kind = kind_of(name, record)
+    return get_kind(kind) if kind in REGISTRY else None
+
+
+def outputs_of(name: str, record: StageRecord) -> Outputs | None:
+    """A record's outputs, typed by its kind; what is missing reads as Pending (engine/outputs.py)."""
+    kind = declared(name, record)
+    return read(kind.produces, record.outputs, name) if kind is not None else None
+
+
+def trains(name: str, record: StageRecord) -> bool:
+    kind = declared(name, record)
+    return kind is not None and kind.trains
 
 
 def usable(record: StageRecord) -> bool:
@@ -104,6 +122,7 @@ class InferSummary:
     rows: int | None
     results: str | None  # the JSONL file, relative to the report folder
     sample: list[tuple[str, str]]  # (query, response)
+    kind: str = ""  # a stage named after its kind is not named in headings
 
 
 @dataclass(frozen=True)
@@ -117,6 +136,7 @@ class DataRows:
     rejected: int
     reasons: dict[str, int]
     invariant_ok: bool
+    kind: str = ""  # a stage named after its kind is not named in headings
 
 
 @dataclass

@@ -6,16 +6,17 @@ from collections import Counter
 from typing import Any
 
 from swiftpipe.engine.manifest import Manifest, StageRecord
+from swiftpipe.engine.outputs import Scores
 from swiftpipe.engine.status import Status
 from swiftpipe.report.model import (
-    TRAINING_KINDS,
     EvalTable,
     LossCurve,
     ResultRow,
     ScoreRow,
     VariantRow,
     VariantTable,
-    kind_of,
+    declared,
+    trains,
     usable,
 )
 
@@ -30,13 +31,13 @@ def score_rows(tuned: dict[str, Any], base: dict[str, Any]) -> list[ScoreRow]:
 
 
 def training_stage(name: str, manifest: Manifest) -> str | None:
-    """The nearest pt/sft stage upstream of `name` (eval -> deploy -> export -> sft), not via a base."""
+    """The nearest training stage upstream of `name` (eval -> deploy -> export -> sft), not via a base."""
     seen = {name}
     todo = [name]
     while todo:
         current = todo.pop(0)
         record = manifest.stages[current]
-        if current != name and kind_of(current, record) in TRAINING_KINDS:
+        if current != name and trains(current, record):
             return current
         for slot, parent in record.upstream.items():
             if slot != "base" and parent in manifest.stages and parent not in seen:
@@ -60,7 +61,7 @@ def _base(name: str, manifest: Manifest, key: str = "primary") -> tuple[str | No
     base = record.upstream.get("base")
     if base and base in manifest.stages:
         base_record = manifest.stages[base]
-        return base, (dict(base_record.outputs.get(key) or {}) if usable(base_record) else {})
+        return base, (dict(getattr(_scores(base_record), key)) if usable(base_record) else {})
     # Manifests from before base-eval stages kept the base model's scores in the eval record.
     return None, dict(record.outputs.get(f"base_{key}") or {})
 
@@ -76,27 +77,37 @@ def subset_rows(tuned: dict[str, Any], base: dict[str, Any]) -> list[ScoreRow]:
     return rows
 
 
+def _scores(record: StageRecord) -> Scores:
+    return Scores.from_dict(record.outputs)  # every key of Scores is optional
+
+
 def _shown(record: StageRecord) -> bool:
     """Succeeded, up to date, or failed with some datasets finished (their scores are kept)."""
-    return usable(record) or (record.status == Status.FAILED and bool(record.outputs.get("primary")))
+    return usable(record) or (record.status == Status.FAILED and bool(_scores(record).primary))
+
+
+def _evaluates(name: str, record: StageRecord) -> bool:
+    """An eval stage a user wrote (the base model's, which swiftpipe adds, is its base column)."""
+    kind = declared(name, record)
+    return kind is not None and kind.produces == Scores.produces and not kind.internal
 
 
 def eval_tables(manifest: Manifest) -> list[EvalTable]:
     """One table per eval stage with scores, in the manifest's order."""
-    names = [n for n, r in manifest.stages.items() if kind_of(n, r) == "eval" and _shown(r)]
+    names = [n for n, r in manifest.stages.items() if _evaluates(n, r) and _shown(r)]
     labels = variant_labels(names, manifest)
     tables = []
     for name in names:
         record = manifest.stages[name]
-        outputs = record.outputs
+        scores = _scores(record)
         base_stage, base = _base(name, manifest)
-        rows = score_rows(dict(outputs.get("primary") or {}), base)
+        rows = score_rows(scores.primary, base)
         failed = not usable(record)
-        flags = [f"{d}: {e}" for d, e in dict(outputs.get("failed") or {}).items()] if failed else []
+        flags = [f"{d}: {e}" for d, e in (scores.failed or {}).items()] if failed else []
         if failed:
             flags.insert(0, "this eval stage failed; the scores shown are of the datasets that finished")
-        subsets = subset_rows(dict(outputs.get("subsets") or {}), _base(name, manifest, "subsets")[1])
-        tables.append(EvalTable(name, labels[name], base_stage, rows, flags + list(outputs.get("flags") or []),
+        subsets = subset_rows(scores.subsets, _base(name, manifest, "subsets")[1])
+        tables.append(EvalTable(name, labels[name], base_stage, rows, flags + list(scores.flags or []),
                                 subsets, failed))
     return tables
 

@@ -9,6 +9,7 @@ lmdeploy >= 0.12; swiftpipe says so before starting anything.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
@@ -60,14 +61,19 @@ def probe(env: Mapping[str, str]) -> HostFacts:
     found = host.gpus()
     gpu, why = found.count > 0, found.why
     python = stage_python(env)
+    return HostFacts(gpu, why, python, lmdeploy_version(python, tuple(sorted(env.items()))))
+
+
+@functools.cache
+def lmdeploy_version(python: str, env: tuple[tuple[str, str], ...]) -> str | None:
+    """The lmdeploy `python` imports with `env`, or None; asked once per run (each deploy stage's
+    plan asks, and the answer cannot change while swiftpipe runs)."""
     try:
-        done = subprocess.run(
-            [python, "-c", _VERSION_PROBE], env=dict(env), capture_output=True, text=True, timeout=60
-        )
-        version = done.stdout.strip() or None if done.returncode == 0 else None
+        done = subprocess.run([python, "-c", _VERSION_PROBE], env=dict(env), capture_output=True, text=True,
+                              timeout=60)
     except (OSError, subprocess.TimeoutExpired):
-        version = None
-    return HostFacts(gpu, why, python, version)
+        return None
+    return (done.stdout.strip() or None) if done.returncode == 0 else None
 
 
 

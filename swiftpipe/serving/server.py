@@ -29,6 +29,7 @@ from typing import Any
 
 from swiftpipe.core import console, process
 from swiftpipe.core.errors import UserError
+from swiftpipe.engine.launch import Launcher, LocalLauncher
 from swiftpipe.engine.manifest import now_iso
 from swiftpipe.serving import ports
 from swiftpipe.serving.serverlog import REDACT_ENV, LogFollower, relay_argv
@@ -103,8 +104,9 @@ class StopResult:
 class Server:
     """A `swift deploy` process group, ready on enter and stopped on exit."""
 
-    def __init__(self, spec: ServerSpec) -> None:
+    def __init__(self, spec: ServerSpec, launcher: Launcher | None = None) -> None:
         self.spec = spec
+        self.launcher: Launcher = launcher or LocalLauncher()
         self.proc: Popen[bytes] | None = None
         self.info: ServerInfo | None = None
 
@@ -130,7 +132,7 @@ class Server:
             log.write(f"$ {' '.join(spec.argv)}\n".encode())
             offset = log.tell()
             argv = relay_argv(spec.log_path, spec.argv)
-            self.proc = process.spawn(argv, self._env(), stdout=log)
+            self.proc = self.launcher.start(argv, self._env(), log)
         url = f"http://{spec.host}:{spec.port}"
         self.info = ServerInfo(
             url, f"{url}/v1", spec.host, spec.port, self.proc.pid, self.proc.pid,
@@ -215,12 +217,15 @@ class Server:
         return True
 
     def stop(self) -> StopResult:
-        """Stop the whole group (SIGINT, SIGTERM, SIGKILL) and check the port is released."""
+        """Stop the whole group (SIGTERM, then SIGKILL) and check the port is released.
+
+        SIGTERM, not SIGINT: uvicorn shuts down gracefully on either, but the `swift` wrapper
+        above it turns SIGINT into a KeyboardInterrupt traceback at the end of the log.
+        """
         if self.proc is None:
             return StopResult("exited", True)
-        how = process.stop_group(
-            self.proc.pid, self.proc, int_grace=self.spec.int_grace, term_grace=self.spec.term_grace
-        )
+        how = process.stop_group(self.proc.pid, self.proc, int_grace=self.spec.int_grace,
+                                 term_grace=self.spec.term_grace, interrupt=False)
         self.proc.poll()
         self.proc = None
         free = ports.wait_released(self.spec.host, self.spec.port)

@@ -20,18 +20,20 @@ from swiftpipe.serving.server import Server, ServerInfo, StopResult, http_status
 
 _LIVE: dict[str, Server] = {}
 
-# Where each kind records its server: a key in its outputs, or None for the outputs themselves.
-# ("eval", "base_server") is where manifests written before the base-eval kind kept it.
-PLACES_BY_KIND: dict[str, str | None] = {"deploy": None, "base-eval": "server", "eval": "base_server"}
+# Where a record may hold a server: its outputs themselves (a server stage), or under one key (a
+# stage that runs one for itself; "base_server" is where manifests from before base-eval kept it).
+# A server is found by what a record holds, whatever its kind.
+SERVER_KEYS = (None, "server", "base_server")
 
 
 def places(manifest: Manifest) -> tuple[tuple[str, str | None], ...]:
-    """(stage, key) of every record that may hold a server."""
+    """(stage, key) of every record that holds a server, running or not."""
     found = []
     for name, record in manifest.stages.items():
-        kind = record.kind or name
-        if kind in PLACES_BY_KIND:
-            found.append((name, PLACES_BY_KIND[kind]))
+        for key in SERVER_KEYS:
+            outputs = record.outputs.get(key) if key else record.outputs
+            if ServerInfo.from_outputs(outputs if isinstance(outputs, dict) else None) is not None:
+                found.append((name, key))
     return tuple(found)
 
 
@@ -137,5 +139,5 @@ def stop_recorded(
     """Stop a recorded server if it is ours; None when it is not running (or not ours)."""
     if not is_ours(info):
         return None
-    how = process.stop_group(info.pgid, None, int_grace=int_grace, term_grace=term_grace)
+    how = process.stop_group(info.pgid, None, int_grace=int_grace, term_grace=term_grace, interrupt=False)
     return StopResult(how, ports.wait_released(info.host, info.port))

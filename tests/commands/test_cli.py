@@ -28,7 +28,7 @@ def test_broken_pipeline_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr == (
         "swiftpipe: error: pipeline.yaml:6 › stages.sft.lr: unknown key; valid keys are "
-        "args, dataset, val_dataset, resume, env, venv, launch\n"
+        "args, env, venv, dataset, val_dataset, resume, launch\n"
     )
     assert not (tmp_path / "runs").exists()
 

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from swiftpipe.cli import main
 from swiftpipe.commands import tiny_model as tiny_model_cmd
-from swiftpipe.tinymodel import MARKER
+from swiftpipe.msswift.tinymodel import MARKER
 
 
 def refused(*args: str) -> str:
@@ -74,7 +74,7 @@ def test_tiny_model_removes_only_its_own_leftover(tmp_path: Path, monkeypatch: p
         (out / MARKER).write_text('{"version": 0}')
         return out
 
-    monkeypatch.setattr("swiftpipe.tinymodel.build_tiny_model", fake_build)
+    monkeypatch.setattr("swiftpipe.msswift.tinymodel.build_tiny_model", fake_build)
     result = CliRunner().invoke(main, ["tiny-model", str(tmp_path / "tiny")])
     assert result.exit_code == 0, result.output
     assert built == [partial] and not partial.exists()

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from swiftpipe.cli import main
 from swiftpipe.commands.recipes import all_recipes, recipe_dir
-from swiftpipe.config.load import load_pipeline
 from swiftpipe.engine.select import Selection
+from swiftpipe.loading import load_pipeline
 from swiftpipe.msswift import swiftargs
 
 REPO = Path(__file__).parent.parent.parent

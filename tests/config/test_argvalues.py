@@ -10,10 +10,10 @@ import pytest
 
 from swiftpipe.commands.plan import plan
 from swiftpipe.config.argvalues import reserved_target
-from swiftpipe.config.load import load_pipeline
 from swiftpipe.core.errors import EXIT_USER_ERROR, UserError, boundary
 from swiftpipe.engine.select import Selection
 from swiftpipe.kinds import REGISTRY, get_kind
+from swiftpipe.loading import load_pipeline
 from swiftpipe.msswift import swiftargs
 from tests.conftest import REPO
 

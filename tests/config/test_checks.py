@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from swiftpipe.commands.plan import plan
-from swiftpipe.config.load import load_pipeline
 from swiftpipe.core.errors import EXIT_USER_ERROR, UserError, boundary
 from swiftpipe.engine.select import Selection
+from swiftpipe.loading import load_pipeline
 
 Write = Callable[[str], Path]
 

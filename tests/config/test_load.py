@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from swiftpipe.config.load import load_pipeline
 from swiftpipe.core.errors import UserError
 from swiftpipe.kinds import user_kinds
+from swiftpipe.loading import load_pipeline
 
 Write = Callable[[str], Path]
 

@@ -10,8 +10,8 @@ from click.testing import CliRunner
 
 from swiftpipe.cli import main
 from swiftpipe.config import profiles
-from swiftpipe.config.load import load_pipeline
 from swiftpipe.core.errors import UserError
+from swiftpipe.loading import load_pipeline
 
 Write = Callable[[str], Path]
 

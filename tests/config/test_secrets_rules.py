@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from swiftpipe.config.load import load_pipeline
 from swiftpipe.core.argv import mask_argv
 from swiftpipe.core.errors import UserError
+from swiftpipe.loading import load_pipeline
 
 Write = Callable[[str], Path]
 

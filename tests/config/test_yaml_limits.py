@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from swiftpipe.config.load import load_pipeline
 from swiftpipe.config.yamlkeys import ALIAS_BUDGET, MAX_DEPTH, YamlLimit, parse
 from swiftpipe.core.errors import UserError
+from swiftpipe.loading import load_pipeline
 
 Write = Callable[..., Path]  # write_pipeline(text, name="pipeline.yaml")
 GIB = 1 << 30

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from swiftpipe.core.errors import UserError
-from swiftpipe.data.convert import ConvertOptions, run
-from tests.data.conftest import DATA, DATASETS, chat
+from swiftpipe.data.convert import run
+from swiftpipe.data.options import ConvertOptions
+from tests.data.conftest import DATA, DATASETS, chat, convert_options
 
 BROKEN_JSONL = [
     (2, "invalid_json"),
@@ -30,14 +31,7 @@ BROKEN_JSONL = [
 
 def options(tmp_path: Path, *inputs: Path, **kw: Any) -> ConvertOptions:
     kw.setdefault("max_reject_ratio", 1.0)
-    return ConvertOptions(
-        inputs=inputs,
-        train=tmp_path / "out.jsonl",
-        val=kw.pop("val", None),
-        rejects=tmp_path / "rej.jsonl",
-        report=tmp_path / "rep.json",
-        **kw,
-    )
+    return convert_options(inputs, tmp_path / "out.jsonl", **kw)
 
 
 def rejects(path: Path) -> list[dict[str, Any]]:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from swiftpipe.data import parallel
-from swiftpipe.data.convert import ConvertOptions, run
-from tests.data.conftest import DATA, DATASETS, chat
+from swiftpipe.data.convert import run
+from tests.data.conftest import DATA, DATASETS, chat, convert_options
 
 OUTPUTS = ("out.jsonl", "val.jsonl", "rej.jsonl", "rep.json")
 
@@ -18,16 +18,7 @@ OUTPUTS = ("out.jsonl", "val.jsonl", "rej.jsonl", "rep.json")
 def convert(folder: Path, inputs: list[Path], jobs: int, **kw: Any) -> dict[str, bytes]:
     folder.mkdir()
     run(
-        ConvertOptions(
-            inputs=tuple(inputs),
-            train=folder / "out.jsonl",
-            val=folder / "val.jsonl",
-            rejects=folder / "rej.jsonl",
-            report=folder / "rep.json",
-            max_reject_ratio=1.0,
-            jobs=jobs,
-            **kw,
-        )
+        convert_options(inputs, folder / "out.jsonl", val=folder / "val.jsonl", max_reject_ratio=1.0, jobs=jobs, **kw)
     )
     assert not [p.name for p in folder.iterdir() if p.name not in OUTPUTS]  # no spool files left
     return {name: (folder / name).read_bytes().replace(str(folder).encode(), b"DIR") for name in OUTPUTS}

@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from swiftpipe.config.load import load_pipeline
 from swiftpipe.core.errors import UserError
+from swiftpipe.data.rows.row import Settings
 from swiftpipe.kinds.data import DataStage
 from swiftpipe.kinds.rlhf import RlhfStage
+from swiftpipe.loading import load_pipeline
 from tests.conftest import stage_context
 from tests.data.conftest import DATASETS
 
@@ -28,6 +29,12 @@ def flag(argv: list[str], name: str) -> str:
     return argv[argv.index(name) + 1]
 
 
+def settings(loaded: Any, name: str = "pairs") -> Settings:
+    """The row settings the data stage `name` would hand its child."""
+    found: Settings = DataStage().plan(stage_context(loaded, name)).params.options.settings
+    return found
+
+
 PAIRS = f"""
 pairs:
   kind: data
@@ -37,9 +44,8 @@ pairs:
 
 def test_a_data_stage_read_by_rlhf_converts_for_rlhf_and_rlhf_reads_it(tmp_path: Path) -> None:
     loaded = pipeline(tmp_path, PAIRS + "dpo:\n  kind: rlhf\n  rlhf_type: kto\n  args: {max_steps: 2}\n")
-    data = DataStage().plan(stage_context(loaded, "pairs"))
-    assert flag(data.argv, "--purpose") == "rlhf"
-    assert "--no-multimodal" in data.argv  # the tiny model is a Qwen3ForCausalLM
+    found = settings(loaded)
+    assert (found.purpose, found.multimodal) == ("rlhf", False)  # the tiny model is a Qwen3ForCausalLM
     train = tmp_path / "train.jsonl"
     train.write_text("")
     argv = RlhfStage().plan(stage_context(loaded, "dpo", {"pairs": {"train": str(train), "val": None}})).argv
@@ -49,10 +55,9 @@ def test_a_data_stage_read_by_rlhf_converts_for_rlhf_and_rlhf_reads_it(tmp_path:
 
 def test_sft_readers_get_sft_and_the_option_overrides(tmp_path: Path) -> None:
     loaded = pipeline(tmp_path, PAIRS + "sft:\n  from: pairs\n")
-    assert flag(DataStage().plan(stage_context(loaded, "pairs")).argv, "--purpose") == "sft"
+    assert settings(loaded).purpose == "sft"
     loaded = pipeline(tmp_path, PAIRS + "  purpose: rlhf\n  multimodal: true\n")
-    argv = DataStage().plan(stage_context(loaded, "pairs")).argv
-    assert flag(argv, "--purpose") == "rlhf" and "--multimodal" in argv
+    assert (settings(loaded).purpose, settings(loaded).multimodal) == ("rlhf", True)
 
 
 def test_a_data_stage_read_by_sft_and_rlhf_is_refused(tmp_path: Path) -> None:
@@ -71,7 +76,7 @@ def test_rlhf_type_is_reserved_in_args(tmp_path: Path) -> None:
     assert "rlhf_type" in str(err.value) and "set the stage's rlhf_type" in str(err.value)
 
 
-def test_strict_and_system_template_reach_the_command(tmp_path: Path) -> None:
+def test_strict_and_system_template_reach_the_options(tmp_path: Path) -> None:
     loaded = pipeline(tmp_path, PAIRS + "  strict: true\n  system_template: 'lang: {reasoning_language}'\n")
-    argv = DataStage().plan(stage_context(loaded, "pairs")).argv
-    assert "--strict" in argv and flag(argv, "--system-template") == "lang: {reasoning_language}"
+    found = settings(loaded)
+    assert found.strict is True and found.system_template == "lang: {reasoning_language}"

@@ -22,12 +22,12 @@ import pytest
 
 from swiftpipe.commands.convert import convert as convert_cmd
 from swiftpipe.core.errors import UserError
-from swiftpipe.data.convert import ConvertOptions, run
-from swiftpipe.data.read import exact_value, jsonl_records
-from swiftpipe.data.tokens import Rows, count_within
-from swiftpipe.data.transform import BlockConverter
+from swiftpipe.data.convert import run
+from swiftpipe.data.reading.read import MAX_ROW_BYTES, exact_value, jsonl_records
+from swiftpipe.data.rows.tokens import Rows, count_within
+from swiftpipe.data.rows.transform import BlockConverter
 from swiftpipe.kinds.data import DataStage
-from tests.data.conftest import DATA, DATASETS
+from tests.data.conftest import DATA, DATASETS, convert_options
 from tests.data.test_stage import context
 
 HOSTILE = [
@@ -109,8 +109,8 @@ def _convert_all(folder: Path, inputs: tuple[Path, ...], **kw: Any) -> list[byte
     for i, source in enumerate(inputs):
         sub = folder / str(i)
         sub.mkdir(parents=True)
-        run(ConvertOptions(inputs=(source,), train=sub / "t.jsonl", val=sub / "v.jsonl", rejects=sub / "r.jsonl",
-                           report=sub / "p.json", max_reject_ratio=1.0, val_ratio=0.2, jobs=1, **kw))  # fmt: skip
+        run(convert_options([source], sub / "t.jsonl", val=sub / "v.jsonl", rejects=sub / "r.jsonl",
+                            report=sub / "p.json", max_reject_ratio=1.0, val_ratio=0.2, jobs=1, **kw))  # fmt: skip
         # A file of only rejected rows has no train or validation file.
         out += [(sub / n).read_bytes() if (sub / n).exists() else b"-" for n in ("t.jsonl", "v.jsonl", "r.jsonl")]
     return out
@@ -193,8 +193,6 @@ def test_the_row_limit_is_a_positive_number_of_bytes(tmp_path: Path) -> None:
 
 def test_data_stage_passes_its_row_limit(tmp_path: Path) -> None:
     yaml = f"data:\n  sources:\n    - path: {DATA / 'agent.jsonl'}\n  max_row_bytes: 1000\n"
-    argv = DataStage().plan(context(tmp_path, yaml)).argv
-    at = argv.index("--max-row-bytes")
-    assert argv[at : at + 2] == ["--max-row-bytes", "1000"]
+    assert DataStage().plan(context(tmp_path, yaml)).params.options.settings.max_row_bytes == 1000
     plain = yaml.replace("  max_row_bytes: 1000\n", "")
-    assert "--max-row-bytes" not in DataStage().plan(context(tmp_path, plain)).argv
+    assert DataStage().plan(context(tmp_path, plain)).params.options.settings.max_row_bytes == MAX_ROW_BYTES

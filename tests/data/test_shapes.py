@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from swiftpipe.core.errors import UserError
-from swiftpipe.data.convert import ConvertOptions, ConvertResult, run
+from swiftpipe.data.convert import ConvertResult, run
 from swiftpipe.data.modality import is_multimodal
-from tests.data.conftest import DATASETS
+from tests.data.conftest import DATASETS, convert_options
 
 Write = Callable[..., Path]
 PROMPT = [{"from": "human", "value": "Which pot?"}]
@@ -22,8 +22,7 @@ PROMPT = [{"from": "human", "value": "Which pot?"}]
 
 def convert(tmp_path: Path, *inputs: Path, **kw: Any) -> ConvertResult:
     kw.setdefault("max_reject_ratio", 1.0)
-    return run(ConvertOptions(inputs=inputs, train=tmp_path / "out.jsonl", val=None,
-                              rejects=tmp_path / "rej.jsonl", report=tmp_path / "rep.json", **kw))
+    return run(convert_options(inputs, tmp_path / "out.jsonl", **kw))
 
 
 def rows(path: Path) -> list[dict[str, Any]]:

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from swiftpipe.data.convert import ConvertOptions, run
-from tests.data.conftest import DATA, DATASETS
+from swiftpipe.data.convert import run
+from tests.data.conftest import DATA, DATASETS, convert_options
 
 FILTERED = re.compile(r"Dataset filtered, origin length: (\d+), filtered dataset length: (\d+)")
 NUM_ROWS = re.compile(r"train_dataset: Dataset\(\{.*?num_rows: (\d+)", re.DOTALL)
@@ -81,23 +81,14 @@ def finish(proc: subprocess.Popen[str]) -> str:
 
 @pytest.mark.integration
 def test_swift_keeps_every_converted_row(tmp_path: Path) -> None:
-    from swiftpipe.tinymodel import build_tiny_model
+    from swiftpipe.msswift.tinymodel import build_tiny_model
 
     model = build_tiny_model(tmp_path / "tiny")
     # pretrain_text is for swift pt, preference.dpo for swift rlhf (tests/integration/test_rlhf.py)
     chat_sets = sorted(p for p in DATASETS.glob("*.json*") if p not in (PRETRAIN, DATASETS / "preference.dpo.jsonl"))
     inputs = (*chat_sets, DATA / "agent.jsonl")
     good = run(
-        ConvertOptions(
-            inputs=inputs,
-            train=tmp_path / "demo.jsonl",
-            val=None,
-            rejects=tmp_path / "demo.rejects.jsonl",
-            report=tmp_path / "demo.report.json",
-            max_reject_ratio=0.0,
-            tokenizer=model,
-            max_length=100_000,
-        )
+        convert_options(inputs, tmp_path / "demo.jsonl", max_reject_ratio=0.0, tokenizer=model, max_length=100_000)
     )
     assert good.failure is None and good.rejected == 0
     longest = good.report["tokens"]["max"]
@@ -107,15 +98,8 @@ def test_swift_keeps_every_converted_row(tmp_path: Path) -> None:
     short = '{"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n'
     long = short.replace('"hello"', '"' + "hello " * 400 + '"')
     (tmp_path / "raw.jsonl").write_text(short + long + short.replace("hi", "hey"))
-    bad = run(
-        ConvertOptions(
-            inputs=(tmp_path / "raw.jsonl",),
-            train=tmp_path / "long.jsonl",
-            val=None,
-            rejects=tmp_path / "long.rejects.jsonl",
-            report=tmp_path / "long.report.json",
-        )
-    )
+    raw = [tmp_path / "raw.jsonl"]
+    bad = run(convert_options(raw, tmp_path / "long.jsonl", rejects=tmp_path / "long.rejects.jsonl"))
     assert bad.train == 3
 
     procs = [
@@ -135,20 +119,11 @@ def test_swift_keeps_every_converted_row(tmp_path: Path) -> None:
 
 @pytest.mark.integration
 def test_swift_pt_keeps_every_converted_text_row(tmp_path: Path) -> None:
-    from swiftpipe.tinymodel import build_tiny_model
+    from swiftpipe.msswift.tinymodel import build_tiny_model
 
     model = build_tiny_model(tmp_path / "tiny")
     done = run(
-        ConvertOptions(
-            inputs=(PRETRAIN,),
-            train=tmp_path / "pt.jsonl",
-            val=None,
-            rejects=tmp_path / "pt.rejects.jsonl",
-            report=tmp_path / "pt.report.json",
-            max_reject_ratio=0.0,
-            tokenizer=model,
-            max_length=100_000,
-        )
+        convert_options([PRETRAIN], tmp_path / "pt.jsonl", max_reject_ratio=0.0, tokenizer=model, max_length=100_000)
     )
     assert done.failure is None and done.report["sources"][0]["format"] == "text"
     log = finish(start_sft(model, tmp_path / "pt.jsonl", tmp_path / "a", done.report["tokens"]["max"], "pt"))

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from swiftpipe.config.load import load_pipeline
 from swiftpipe.core.errors import UserError
 from swiftpipe.engine.graph import Graph
 from swiftpipe.engine.select import Selection, select
+from swiftpipe.loading import load_pipeline
 
 Write = Callable[[str], Path]
 

@@ -137,18 +137,18 @@ def test_a_reused_pid_does_not_keep_a_record_running(
     assert "sft: run (last attempt interrupted)" in out
 
 
-def test_a_requeued_slurm_job_interrupts_only_its_own_running_records() -> None:
+def test_a_unit_of_work_started_again_interrupts_only_its_own_running_records() -> None:
     from swiftpipe.engine.manifest import Attempt, Manifest, StageRecord
-    from swiftpipe.engine.recover import mark_requeued
+    from swiftpipe.engine.recover import mark_interrupted
     from swiftpipe.engine.status import Status
 
     manifest = Manifest("p", "w", updated="2026-12-03T08:00:10+0000")
     for name in ("sft", "other"):
         manifest.stages[name] = StageRecord(status=Status.RUNNING, started="2026-12-03T08:00:00+0000",
                                             attempts=[Attempt(started="2026-12-03T08:00:00+0000")])
-    assert mark_requeued(manifest, ["sft", "missing"]) == ["sft"]
+    assert mark_interrupted(manifest, ["sft", "missing"], "interrupted: its job was requeued") == ["sft"]
     sft = manifest.stages["sft"]
     assert (sft.status, sft.message, sft.duration_s) == (
-        Status.INTERRUPTED, "interrupted: its SLURM job was requeued", 10.0)
+        Status.INTERRUPTED, "interrupted: its job was requeued", 10.0)
     assert sft.attempts[-1].status == Status.INTERRUPTED and sft.status.resumable
     assert manifest.stages["other"].status == Status.RUNNING  # another job's stage, still running

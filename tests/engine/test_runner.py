@@ -70,7 +70,7 @@ def test_manifest_names_run_folder_checkpoint_and_merged_model(pipeline: Path) -
     run_dir = Path(sft.outputs["run_dir"])
     assert run_dir.parent == pipeline.parent / "runs" / "t" / "sft"
     assert export.outputs["checkpoint"] == str(run_dir / "checkpoint-4")
-    assert export.outputs["merged_dir"] == str(run_dir / "checkpoint-4-merged")
+    assert export.outputs["model_dir"] == str(run_dir / "checkpoint-4-merged")
     assert sft.exit_code == 0 and len(sft.attempts) == 1 and sft.fingerprint
     assert sft.artifacts[0].sha256 is not None
 
@@ -85,7 +85,7 @@ def test_deleted_merged_model_reruns_export_only(pipeline: Path) -> None:
     go(pipeline)
     manifest = load_manifest(pipeline.parent / "runs" / "t")
     assert manifest is not None
-    shutil.rmtree(manifest.stages["export"].outputs["merged_dir"])
+    shutil.rmtree(manifest.stages["export"].outputs["model_dir"])
     go(pipeline)
     assert calls(pipeline) == ["sft", "export", "export"]
 
@@ -111,7 +111,7 @@ def test_leftover_partial_and_merged_folders_are_not_reused(pipeline: Path) -> N
     go(pipeline)
     manifest = load_manifest(pipeline.parent / "runs" / "t")
     assert manifest is not None
-    merged = Path(manifest.stages["export"].outputs["merged_dir"])
+    merged = Path(manifest.stages["export"].outputs["model_dir"])
     (merged / "model.safetensors").write_text("tampered, and now a different size")
     Path(f"{merged}.partial").mkdir()
     go(pipeline)
@@ -255,7 +255,7 @@ def test_an_identical_rebuild_leaves_the_stages_after_it_skipped(
     manifest = load_manifest(branches.parent / "runs" / "t")
     assert manifest is not None
     c_model = manifest.stages["c"].argv[manifest.stages["c"].argv.index("--model") + 1]
-    assert c_model == manifest.stages["ea"].outputs["merged_dir"]
+    assert c_model == manifest.stages["ea"].outputs["model_dir"]
     shutil.rmtree(c_model)
     capsys.readouterr()
     go(branches)
@@ -263,3 +263,20 @@ def test_an_identical_rebuild_leaves_the_stages_after_it_skipped(
     err = capsys.readouterr().err
     assert "ea: running (" in err
     assert "[5/5] c: skipped (up to date; what it reads came out the same)" in err
+
+
+def test_each_stage_is_planned_once_unless_a_stage_it_reads_ran(pipeline: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from swiftpipe.kinds.training import TrainingStage
+
+    planned: list[str] = []
+    for cls in (TrainingStage, ExportStage):
+        def counted(self: object, ctx: object, real: object = cls.plan) -> object:
+            planned.append(ctx.name)  # type: ignore[attr-defined]
+            return real(self, ctx)  # type: ignore[operator]
+        monkeypatch.setattr(cls, "plan", counted)
+    assert go(pipeline) == 0
+    assert planned == ["sft", "export", "export"]  # export again: its input appeared when sft ran
+    planned.clear()
+    assert go(pipeline) == 0
+    assert planned == ["sft", "export"]  # nothing ran: the preflight's plans are the run's

@@ -83,7 +83,7 @@ stages:
     manifest = Manifest(str(tmp_path / "pipeline.yaml"), str(workdir))
     manifest.stages["sft"] = StageRecord(status=Status.SUCCEEDED, outputs={"run_dir": str(run_dir)})
     manifest.stages["export"] = StageRecord(status=Status.SUCCEEDED, fingerprint="given",
-                                            outputs={"merged_dir": str(merged), "model_dir": str(merged),
+                                            outputs={"model_dir": str(merged),
                                                      "model_digest": weights_digest(merged)})
     save_manifest(manifest, workdir)
 
@@ -92,6 +92,8 @@ stages:
 
     result = load_manifest(workdir)
     assert result is not None
+    for log in (workdir / "logs").glob("*.log"):  # both servers stopped without a traceback
+        assert "Traceback" not in log.read_text(errors="replace"), log
     deploy, evals, base = result.stages["deploy"], result.stages["eval"], result.stages["eval-base"]
     assert deploy.status == "succeeded" and evals.status == "succeeded" and base.status == "succeeded"
     sides = ((evals, workdir / "eval" / "finetuned", "tiny"), (base, workdir / "eval-base", "it-base"))

@@ -79,7 +79,7 @@ def test_pretrain_then_sft_starts_sft_from_the_merged_pt_model(tmp_path: Path, t
         "corpus", "pt", "dolly", "pt-merged", "sft"]
     assert stages["pt"].argv[1] == "pt"
     sft = stages["sft"].argv
-    assert sft[sft.index("--model") + 1] == stages["pt-merged"].outputs["merged_dir"]
+    assert sft[sft.index("--model") + 1] == stages["pt-merged"].outputs["model_dir"]
     assert sft[sft.index("--dataset") + 1] == stages["dolly"].outputs["train"]
     first_row = json.loads(Path(stages["corpus"].outputs["train"]).read_text().splitlines()[0])
     assert [m["role"] for m in first_row["messages"]] == ["assistant"]

@@ -24,7 +24,7 @@ def test_sft_then_dpo_trains_on_converted_preference_pairs(tmp_path: Path, tiny_
     assert len(pairs) == 16 and all(set(r) == {"messages", "rejected_response"} for r in pairs)
     dpo = stages["dpo"].argv
     assert dpo[1] == "rlhf" and dpo[dpo.index("--rlhf_type") + 1] == "dpo"
-    assert dpo[dpo.index("--model") + 1] == stages["sft-merged"].outputs["merged_dir"]
+    assert dpo[dpo.index("--model") + 1] == stages["sft-merged"].outputs["model_dir"]
     assert dpo[dpo.index("--dataset") + 1] == stages["pairs"].outputs["train"]
     assert Path(stages["dpo"].outputs["last_checkpoint"]).name == "checkpoint-4"
     logged = Path(stages["dpo"].outputs["logging"]).read_text()

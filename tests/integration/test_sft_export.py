@@ -49,7 +49,7 @@ def test_real_sft_and_export_then_resume(project: Path) -> None:
     run_dir = Path(sft["outputs"]["run_dir"])
     assert run_dir.parent == project / "runs" / "it" / "sft" and run_dir.name.startswith("v0-")
     assert export["outputs"]["checkpoint"] == str(run_dir / "checkpoint-4")
-    merged = Path(export["outputs"]["merged_dir"])
+    merged = Path(export["outputs"]["model_dir"])
     assert (merged / "model.safetensors").is_file() and (merged / "args.json").is_file()
     assert manifest["tool_versions"]["ms-swift"].startswith("4.")
     assert sft["env"]["HF_HUB_OFFLINE"] == "1" and "--check_model" in sft["argv"]

@@ -9,13 +9,13 @@ import pytest
 
 from swiftpipe.commands.run import run
 from swiftpipe.commands.stop import stop
-from swiftpipe.config.load import load_pipeline
 from swiftpipe.core import host, process
 from swiftpipe.core.errors import UserError
 from swiftpipe.engine.manifest import Manifest, load_manifest
 from swiftpipe.engine.select import Selection
 from swiftpipe.engine.status import Status
 from swiftpipe.kinds.deploy import DeployStage
+from swiftpipe.loading import load_pipeline
 from swiftpipe.serving import backends, ports, serverrecord, swiftdeploy
 from swiftpipe.serving.server import Server, ServerInfo
 from tests.conftest import stage_context

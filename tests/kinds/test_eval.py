@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from swiftpipe.commands.run import run
-from swiftpipe.config.load import load_pipeline
 from swiftpipe.core import process
 from swiftpipe.core.errors import StageFailed, UserError
 from swiftpipe.engine.manifest import StageRecord, load_manifest
 from swiftpipe.engine.select import Selection
 from swiftpipe.kinds.eval import EvalStage
+from swiftpipe.loading import load_pipeline
 from swiftpipe.serving.server import ServerInfo
 from tests.conftest import stage_context
 from tests.kinds.servefakes import write_pipeline

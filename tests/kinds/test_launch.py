@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from swiftpipe.config.load import load_pipeline
 from swiftpipe.core.errors import UserError
 from swiftpipe.engine.fingerprint import fingerprint
+from swiftpipe.engine.launch import LaunchConfig
 from swiftpipe.kinds import launching
-from swiftpipe.kinds.launching import Host, LaunchConfig, resolve
+from swiftpipe.kinds.launching import Host, resolve
 from swiftpipe.kinds.sft import SftStage
-from swiftpipe.msswift import deepspeed
+from swiftpipe.loading import load_pipeline
+from swiftpipe.msswift import deepspeed, plugins
 from tests.conftest import stage_context
 
 CPU = Host(gpus=0, gpu_why="nvidia-smi -L lists none", cpus=2, python="/venv/bin/python", deepspeed="0.19.8")
@@ -34,10 +35,15 @@ def refused(cfg: LaunchConfig, host: Host, tmp_path: Path) -> str:
     return str(info.value)
 
 
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
 def test_two_processes_with_zero3_on_the_cpu(tmp_path: Path) -> None:
     launch = go(LaunchConfig(nproc_per_node=2, deepspeed="zero3"), CPU, tmp_path)
     plugin = tmp_path / "sft" / "swift-plugins" / "deepspeed_cpu_world.py"
-    assert launch.argv == ["--deepspeed", "zero3", "--external_plugins", str(plugin)]
+    exit_plugin = tmp_path / "sft" / "swift-plugins" / "exit_cleanly.py"
+    assert launch.argv == ["--deepspeed", "zero3", "--external_plugins", str(plugin), str(exit_plugin)]
     assert launch.env == {"NPROC_PER_NODE": "2", "MASTER_PORT": launch.env["MASTER_PORT"]}
     assert 1024 <= int(launch.env["MASTER_PORT"]) <= 65535
     assert launch.notes == [
@@ -45,17 +51,32 @@ def test_two_processes_with_zero3_on_the_cpu(tmp_path: Path) -> None:
         f"master port {launch.env['MASTER_PORT']} (auto: a free port; not part of the fingerprint)",
         f"deepspeed: zero3 (ms-swift's config) on the CPU (deepspeed 0.19.8), with --external_plugins {plugin}: "
         "accelerate's world size under DeepSpeed without a GPU",
+        f"--external_plugins {exit_plugin}: each rank destroys its process group at exit "
+        "(one left alive can abort a finished run)",
         "effective batch 16 = per_device_train_batch_size 1 x gradient_accumulation_steps 8 "
         "(ms-swift's default: ceil(16 / 1 / 2)) x world size 2",
     ]
-    source = deepspeed.PLUGIN.read_text()
     assert launch.inputs == {
-        "deepspeed": {"name": "zero3", "write_to": str(plugin),
-                      "plugin_sha256": hashlib.sha256(source.encode()).hexdigest()},
+        "deepspeed": {"name": "zero3", "write_to": str(plugin), "plugin_sha256": sha256(deepspeed.PLUGIN)},
+        "exit_plugin": {"write_to": str(exit_plugin), "plugin_sha256": sha256(plugins.EXIT_CLEANLY)},
         "world_size": 2, "nproc_per_node": 2, "nnodes": 1}
-    assert not plugin.exists()  # written when the stage runs, not by plan
+    assert not plugin.parent.exists()  # written when the stage runs, not by plan
     deepspeed.write_config(launch.inputs["deepspeed"])
-    assert plugin.read_text() == source and [p.name for p in plugin.parent.iterdir()] == [plugin.name]
+    assert plugin.read_text() == deepspeed.PLUGIN.read_text()
+    assert [p.name for p in plugin.parent.iterdir()] == [plugin.name]
+    plugins.write(launch.inputs["exit_plugin"])
+    assert exit_plugin.read_bytes() == plugins.EXIT_CLEANLY.read_bytes()
+
+
+def test_every_launch_of_more_than_one_process_destroys_its_group_at_exit(tmp_path: Path) -> None:
+    exit_plugin = str(tmp_path / "sft" / "swift-plugins" / "exit_cleanly.py")
+    for cfg, host in ((LaunchConfig(nproc_per_node=2), CPU), (LaunchConfig(nproc_per_node=2), GPUS),
+                      (LaunchConfig(nnodes=2, node_rank=1, master_addr="10.0.0.1", master_port=29500), GPUS)):
+        launch = go(cfg, host, tmp_path, args={"external_plugins": "mine.py"})
+        assert launch.argv == ["--external_plugins", "mine.py", exit_plugin]
+        assert launch.inputs["exit_plugin"]["write_to"] == exit_plugin
+    one = go(LaunchConfig(nproc_per_node=1, deepspeed="zero2"), GPUS, tmp_path)
+    assert one.argv == ["--deepspeed", "zero2"] and "exit_plugin" not in one.inputs
 
 
 def test_the_users_own_plugins_stay_beside_the_cpu_plugin(tmp_path: Path) -> None:
@@ -92,8 +113,11 @@ def test_auto_is_one_process_per_visible_gpu_and_names_pass_through(tmp_path: Pa
     launch = go(LaunchConfig(nproc_per_node="auto", devices="0,1", deepspeed="zero3", master_port=29511), GPUS,
                 tmp_path, args={"per_device_train_batch_size": 4, "gradient_accumulation_steps": 2})
     assert launch.env == {"NPROC_PER_NODE": "2", "MASTER_PORT": "29511", "CUDA_VISIBLE_DEVICES": "0,1"}
-    assert launch.argv == ["--deepspeed", "zero3"]
-    assert launch.inputs == {"deepspeed": {"name": "zero3"}, "world_size": 2, "nproc_per_node": 2, "nnodes": 1}
+    exit_plugin = tmp_path / "sft" / "swift-plugins" / "exit_cleanly.py"
+    assert launch.argv == ["--deepspeed", "zero3", "--external_plugins", str(exit_plugin)]
+    assert launch.inputs == {"deepspeed": {"name": "zero3"}, "world_size": 2, "nproc_per_node": 2, "nnodes": 1,
+                             "exit_plugin": {"write_to": str(exit_plugin),
+                                             "plugin_sha256": sha256(plugins.EXIT_CLEANLY)}}
     assert launch.notes[-1] == ("effective batch 16 = per_device_train_batch_size 4 x gradient_accumulation_steps 2"
                                 " x world size 2")
     assert go(LaunchConfig(nproc_per_node="auto"), CPU, tmp_path).env == {}
@@ -107,7 +131,9 @@ def test_two_machines(tmp_path: Path) -> None:
     assert launch.notes[:2] == [
         "world size 4 (2 process(es) x 2 machine(s), on GPUs, nccl)",
         "machine 1 of 2: only machine 0 writes the run folder and checkpoints; run the stages after this one there"]
-    assert launch.inputs == {"world_size": 4, "nproc_per_node": 2, "nnodes": 2}
+    assert launch.inputs == {"world_size": 4, "nproc_per_node": 2, "nnodes": 2,
+                             "exit_plugin": {"write_to": str(tmp_path / "sft" / "swift-plugins" / "exit_cleanly.py"),
+                                             "plugin_sha256": sha256(plugins.EXIT_CLEANLY)}}
 
 
 def test_deepspeed_must_be_importable_in_the_stage_python(tmp_path: Path) -> None:
@@ -133,12 +159,13 @@ def test_a_deepspeed_json_file(tmp_path: Path) -> None:
     (tmp_path / "ok.json").write_text('{"train_batch_size": "auto", "zero_optimization": {"stage": 2}}')
     launch = go(LaunchConfig(nproc_per_node=2, deepspeed="ok.json"), CPU, tmp_path)
     plugin = tmp_path / "sft" / "swift-plugins" / "deepspeed_cpu_world.py"
-    assert launch.argv == ["--deepspeed", str(tmp_path / "ok.json"), "--external_plugins", str(plugin)]
+    exit_plugin = str(tmp_path / "sft" / "swift-plugins" / "exit_cleanly.py")
+    assert launch.argv == ["--deepspeed", str(tmp_path / "ok.json"), "--external_plugins", str(plugin), exit_plugin]
     assert launch.notes[2] == (f"deepspeed: {tmp_path / 'ok.json'} on the CPU (deepspeed 0.19.8), with "
                                f"--external_plugins {plugin}: accelerate's world size under DeepSpeed without a GPU")
     assert set(launch.inputs["deepspeed"]) == {"path", "sha256", "write_to", "plugin_sha256"}
     on_gpus = go(LaunchConfig(nproc_per_node=2, deepspeed="ok.json"), GPUS, tmp_path)
-    assert on_gpus.argv == ["--deepspeed", str(tmp_path / "ok.json")]
+    assert on_gpus.argv == ["--deepspeed", str(tmp_path / "ok.json"), "--external_plugins", exit_plugin]
     assert set(on_gpus.inputs["deepspeed"]) == {"path", "sha256"}
 
 
@@ -177,8 +204,9 @@ def test_the_port_is_not_part_of_the_fingerprint(pipeline: Path, monkeypatch: py
     second = sft_plan(pipeline, monkeypatch, "stages.sft.launch.master_port=29533")
     assert second.env["MASTER_PORT"] == "29533" and first.env["MASTER_PORT"] != "29533"
     assert first.env["NPROC_PER_NODE"] == "2"
-    plugin = pipeline.parent / "runs" / "t" / "sft" / "swift-plugins" / "deepspeed_cpu_world.py"
-    assert first.argv[-4:] == ["--deepspeed", "zero2", "--external_plugins", str(plugin)]
+    plugins_dir = pipeline.parent / "runs" / "t" / "sft" / "swift-plugins"
+    assert first.argv[-5:] == ["--deepspeed", "zero2", "--external_plugins",
+                               str(plugins_dir / "deepspeed_cpu_world.py"), str(plugins_dir / "exit_cleanly.py")]
     assert fingerprint(first.inputs) == fingerprint(second.inputs)
     one = sft_plan(pipeline, monkeypatch, "stages.sft.launch.nproc_per_node=1")
     assert fingerprint(one.inputs) != fingerprint(first.inputs)

@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from swiftpipe.config.load import load_pipeline
 from swiftpipe.config.rules import check_raw_secrets
 from swiftpipe.core.argv import secret_values
 from swiftpipe.kinds.export import ExportStage
 from swiftpipe.kinds.sft import SftStage
+from swiftpipe.loading import load_pipeline
 from swiftpipe.msswift import secrets
 from tests.conftest import stage_context
 

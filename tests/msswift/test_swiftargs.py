@@ -70,9 +70,12 @@ def test_values_are_checked_against_the_installed_types_and_choices() -> None:
 
 
 def test_the_result_is_cached_per_installation(monkeypatch: pytest.MonkeyPatch) -> None:
+    swiftargs.forget()  # as a new run starts: read the sources (and write the cache file) once
     first = swiftargs.known_arguments(SWIFT)
     monkeypatch.setattr(swiftargs, "_read", lambda roots, files: pytest.fail("read again"))
-    assert swiftargs.known_arguments(SWIFT) == first
+    assert swiftargs.known_arguments(SWIFT) is first  # in this run, remembered
+    swiftargs.forget()
+    assert swiftargs.known_arguments(SWIFT) == first  # a later run reads the cache file, not the sources
 
 
 def fake_packages(site: Path, field: str) -> None:
@@ -100,6 +103,7 @@ def test_a_changed_installation_behind_the_same_paths_is_read_again(
     before = args_file.stat()
     fake_packages(site, "wd")  # same paths, same size, same script; the mtime is put back too
     os.utime(args_file, ns=(before.st_atime_ns, before.st_mtime_ns))
+    swiftargs.forget()  # a later run: within one run an installation is read once
     known = swiftargs.known_arguments(str(program))
     assert known is not None and (known.version, known.names) == ("9.9.9", {"wd"})
     with pytest.raises(UserError) as info:

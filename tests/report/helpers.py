@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from swiftpipe.config.load import load_pipeline
-from swiftpipe.config.schema import LoadedPipeline
 from swiftpipe.engine.manifest import Manifest, StageRecord
+from swiftpipe.engine.pipeline import LoadedPipeline
 from swiftpipe.engine.status import Status
+from swiftpipe.loading import load_pipeline
 
 ROUGE = 'rouge:mean[statistic="recall",variant="l"]'
 

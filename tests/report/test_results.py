@@ -8,7 +8,7 @@ from pathlib import Path
 from swiftpipe.engine.manifest import Manifest
 from swiftpipe.engine.status import Status
 from swiftpipe.report import write_report
-from tests.report.helpers import pipeline, primary, record, two_variants
+from tests.report.helpers import logging_jsonl, pipeline, primary, record, two_variants
 
 RESULTS = """\
 ## Results
@@ -54,3 +54,30 @@ def test_subjects_are_shown_beside_the_base_and_a_failed_eval_keeps_what_finishe
     assert '> warning: ceval: ValueError: Unknown split "dev"' in md and "> warning: arc: not run" in md
     page = (loaded.workdir / "report" / "index.html").read_text()
     assert "<h3>per subject</h3>" in page and "this eval stage failed" in page
+
+
+def test_an_rlhf_stage_gets_a_loss_chart_and_a_results_row(tmp_path: Path) -> None:
+    # examples/sft-then-dpo.yaml: chats -> sft -> sft-merged -> dpo (rlhf, reads pairs too); here
+    # dpo is exported, served and evaluated against the base model.
+    loaded = pipeline(tmp_path)
+    logging_jsonl(tmp_path / "run_sft")
+    logging_jsonl(tmp_path / "run_dpo")
+    manifest = Manifest(str(tmp_path / "pipeline.yaml"), str(loaded.workdir))
+    manifest.stages.update({
+        "chats": record("data"),
+        "pairs": record("data"),
+        "sft": record("sft", {"data": "chats"}, run_dir=str(tmp_path / "run_sft")),
+        "sft-merged": record("export", {"model": "sft"}),
+        "dpo": record("rlhf", {"data": "pairs", "model": "sft-merged"}, run_dir=str(tmp_path / "run_dpo")),
+        "dpo-merged": record("export", {"model": "dpo"}),
+        "deploy": record("deploy", {"model": "dpo-merged"}),
+        "eval-base": record("base-eval", primary=primary(0.5, 0.4)),
+        "eval": record("eval", {"server": "deploy", "base": "eval-base"}, primary=primary(0.75, 0.4)),
+    })
+    manifest.stages["dpo"].metrics = {"global_step": 4}
+    write_report(loaded, manifest)
+    report = loaded.workdir / "report"
+    md = (report / "report.md").read_text()
+    assert "| dpo | 4 | 1.200 | 3.0 s | general_mcq | accuracy | 0.500 | 0.750 | +0.250 |" in md
+    assert "![loss-dpo](loss-dpo.png)" in md and (report / "loss-dpo.png").is_file()
+    assert (report / "loss-sft.png").is_file()

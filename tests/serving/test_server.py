@@ -79,10 +79,11 @@ def test_stubborn_server_is_killed_with_its_child_and_the_port_is_freed(fake_swi
     assert_gone(info, tmp_path)
 
 
-def test_polite_server_stops_at_sigint(fake_swift: str, tmp_path: Path) -> None:
-    with Server(spec(fake_swift, tmp_path)) as server:
-        assert server.info is not None
-        info = server.info
+def test_polite_server_stops_at_sigterm(fake_swift: str, tmp_path: Path) -> None:
+    # SIGTERM first: the real `swift` wrapper turns SIGINT into a KeyboardInterrupt traceback.
+    server = Server(spec(fake_swift, tmp_path))
+    info = server.start()
+    assert server.stop().signal == "SIGTERM"
     assert_gone(info, tmp_path)
     assert "Uvicorn running on" in (tmp_path / "logs" / "deploy.log").read_text()
 

@@ -1,1 +1,0 @@
-"""Running stages as SLURM jobs: sbatch scripts chained with afterok, one swiftpipe per job."""
