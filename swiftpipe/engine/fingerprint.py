@@ -9,6 +9,9 @@ from typing import Any
 
 from swiftpipe.engine.artifacts import HASH_LIMIT, sha256_file
 
+# Inputs that are a mapping of settings: a change names the settings, not the mapping.
+SETTINGS = ("shaping", "serving")
+
 
 def fingerprint(inputs: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of a stage's inputs."""
@@ -36,13 +39,20 @@ def dir_digest(path: Path) -> dict[str, str]:
 def changed_keys(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """Input keys whose values differ, for 'why does this re-run' messages.
 
-    For `argv` the changed flags are named (`--learning_rate`), not just "argv".
+    For `argv` the changed flags are named (`--learning_rate`), not just "argv"; for a mapping
+    of settings (eval's `shaping`, deploy's `serving`) the changed settings (`limit`).
     """
     keys = sorted(set(old) | set(new))
-    changed = [k for k in keys if _canon(old.get(k)) != _canon(new.get(k))]
-    if "argv" in changed and isinstance(old.get("argv"), list) and isinstance(new.get("argv"), list):
-        flags = _flag_diff(old["argv"], new["argv"])
-        changed[changed.index("argv")] = ", ".join(flags) if flags else "argv"
+    changed = []
+    for key in (k for k in keys if _canon(old.get(k)) != _canon(new.get(k))):
+        before, after = old.get(key), new.get(key)
+        if key == "argv" and isinstance(before, list) and isinstance(after, list):
+            changed += _flag_diff(before, after) or ["argv"]
+        elif isinstance(before, dict) and isinstance(after, dict) and key in SETTINGS:
+            changed += [k for k in sorted(set(before) | set(after))
+                        if _canon(before.get(k)) != _canon(after.get(k))] or [key]
+        else:
+            changed.append(key)
     return changed
 
 

@@ -102,6 +102,14 @@ def eval_argv(
     return argv + eval_flags(cfg.args)
 
 
+def shaping(cfg: EvalSettings, datasets: dict[str, dict[str, Any]], *, model: str, keyed: bool) -> dict[str, Any]:
+    """What shapes the scores of the run eval_argv writes, as data for its fingerprint: everything
+    but where the server listens and where the reports go."""
+    return {"datasets": datasets, "model": model, "batch_size": cfg.batch_size,
+            "generation_config": generation_config(cfg), "limit": cfg.limit, "keyed": keyed,
+            "ignore_errors": cfg.ignore_errors, "args": dict(cfg.args)}
+
+
 def with_target(argv: list[str], *, api_url: str, model: str, work_dir: Path) -> list[str]:
     """The same command aimed at another server, model name and work dir (base vs fine-tuned)."""
     out = list(argv)

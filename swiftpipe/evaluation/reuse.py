@@ -18,17 +18,19 @@ from typing import Any
 
 from swiftpipe.engine.stage import StageContext
 from swiftpipe.engine.status import Status
-from swiftpipe.evaluation.evalcommand import only
 
-NOT_IN_KEY = ("argv", "data", "base")  # base: the base model's scores do not shape these
+NOT_IN_KEY = ("shaping", "data", "base")  # base: the base model's scores do not shape these
 
 
 def dataset_keys(inputs: dict[str, Any], names: list[str]) -> dict[str, str]:
-    """A digest per dataset of everything that shapes its scores, from a plan's inputs."""
+    """A digest per dataset of everything that shapes its scores, from a plan's inputs (whose
+    `shaping` is evalcommand.shaping: the run's settings with every dataset's arguments)."""
     shared = {k: v for k, v in inputs.items() if k not in NOT_IN_KEY}
+    shaping = dict(inputs.get("shaping") or {})
+    every = shaping.get("datasets") or {}
     keys = {}
     for name in names:
-        payload = {"argv": only(list(inputs.get("argv") or []), [name]),
+        payload = {"shaping": {**shaping, "datasets": {name: every.get(name)}},
                    "data": (inputs.get("data") or {}).get(name), **shared}
         text = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
         keys[name] = hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -57,10 +57,9 @@ class BaseEvalStage(FileStage):
                                      keyed=False)
         serve_env = ctx.env(cfg.serve.env, cfg.serve.venv)
         backend, why = backends.resolve(cfg.serve.backend, backends.probe(process.child_env(serve_env)))
-        stable = list(argv[1:])
-        stable[stable.index("--api-url") + 1] = "<server>"
         inputs = {
-            "argv": stable, "base_model": model_inputs(ctx), "serve": {**asdict(cfg.serve), "backend": backend},
+            "shaping": evalcommand.shaping(cfg.settings, sent, model=self._name(ctx), keyed=False),
+            "base_model": model_inputs(ctx), "serve": {**asdict(cfg.serve), "backend": backend},
             "data": data_digests(datasets), "evalscope": tool_versions().get("evalscope"),
         }
         notes = [f"the base model, served for the comparison with backend {backend} ({why})",

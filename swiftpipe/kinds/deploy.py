@@ -14,7 +14,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -115,16 +115,16 @@ class DeployStage:
         name = served_name(ctx)
         argv = swiftdeploy.deploy_argv(call.swift, str(model), backend=backend,
                                        host=cfg.host, port=cfg.port, name=name, args=args)
-        argv += _model_identity(ctx, model, args)
+        identity = _model_identity(ctx, model, args)
+        argv += identity
         if cfg.api_key_env:
             notes.append(f"API key: from ${cfg.api_key_env}, passed to swift in its environment")
         params = DeployParams(str(model), backend, name)
         if isinstance(model_id, Pending):
             return StagePlan(argv, env, {}, ready=False, notes=notes, params=params)
-        inputs = {"argv": argv[1:], "model": model_id, "versions": stage_versions()}
-        # What a reader's scores depend on: not the port or host, which only say where it listens.
-        serving = {"argv": _without(argv[1:], ("--port", "--host")), "model": model_id,
-                   "versions": inputs["versions"]}
+        # What a reader's scores depend on; where it listens (host, port) does not shape them.
+        serving = asdict(Serving(model_id, backend, name, dict(args), identity, stage_versions()))
+        inputs = {"serving": serving, "listen": {"host": cfg.host, "port": cfg.port}}
         promised = {"model": str(model), "served_model_name": name, "backend": backend,
                     "serving_key": fingerprint(serving), "keyed": cfg.api_key_env is not None}
         return StagePlan(argv, env, inputs, notes=notes, params=params, promised=promised)
@@ -232,17 +232,16 @@ def _model_identity(ctx: StageContext, model: str | Path, args: Any) -> list[str
     return out
 
 
-def _without(argv: list[str], names: tuple[str, ...]) -> list[str]:
-    out: list[str] = []
-    skip = False
-    for item in argv:
-        if skip:
-            skip = False
-        elif item in names:
-            skip = True
-        else:
-            out.append(item)
-    return out
+@dataclass(frozen=True)
+class Serving:
+    """What a server answers with, for the fingerprints of deploy and of the stages reading it."""
+
+    model: Any  # what identifies the model: its weights' digest, or the base model's files
+    backend: str
+    served_model_name: str
+    args: dict[str, Any]  # args: less any secret (routed to the environment)
+    identity: list[str]  # --model_type/--template for a folder swift cannot identify itself
+    versions: dict[str, str | None]
 
 
 def _key(ctx: StageContext) -> str:

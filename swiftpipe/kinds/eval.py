@@ -98,10 +98,9 @@ class EvalStage(FileStage):
         params = EvalParams(work_dir, keyed_by, health, conversions)
         if isinstance(served, Pending) or (base is not None and not ctx.available("base")):
             return StagePlan(argv, env, {}, ready=False, notes=notes, params=params)
-        stable = list(argv[1:])
-        stable[stable.index("--api-url") + 1] = "<server>"  # the port does not shape scores
         inputs: dict[str, Any] = {
-            "argv": stable, "served": served, "data": data_digests(datasets),
+            "shaping": evalcommand.shaping(cfg, sent, model=model, keyed=keyed_by is not None),
+            "served": served, "data": data_digests(datasets),
             "evalscope": tool_versions().get("evalscope"),
         }
         if base is not None:

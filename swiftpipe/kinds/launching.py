@@ -224,7 +224,6 @@ def effective_batch(args: dict[str, ArgValue], world_size: int) -> tuple[int | N
                    f"gradient_accumulation_steps {steps}{why} x world size {world_size}")
 
 
-def metrics(args: dict[str, ArgValue], inputs: dict[str, Any]) -> dict[str, Any]:
+def metrics(args: dict[str, ArgValue], world_size: int) -> dict[str, Any]:
     """The launch figures a finished training stage records."""
-    world = int(inputs.get("launch", {}).get("world_size", 1))
-    return {"world_size": world, "effective_batch": effective_batch(args, world)[0]}
+    return {"world_size": world_size, "effective_batch": effective_batch(args, world_size)[0]}

@@ -73,10 +73,17 @@ def is_adapter(cfg: TrainingConfig) -> bool:
     return str(cfg.args.get("tuner_type", "lora")) != "full"
 
 
+@dataclass(frozen=True)
+class TrainParams:
+    """What run() needs from the plan: the resolved launch (world size, DeepSpeed config, plugins)."""
+
+    launch: launching.Launch
+
+
 class TrainingStage(FileStage):
     command = "sft"
 
-    def plan(self, ctx: StageContext[TrainingConfig]) -> StagePlan:
+    def plan(self, ctx: StageContext[TrainingConfig]) -> StagePlan[TrainParams]:
         cfg = ctx.cfg
         call = prepare(ctx, cfg, tracking.swanlab_env(ctx))
         env, args = call.env, call.args
@@ -97,7 +104,8 @@ class TrainingStage(FileStage):
         inputs = self._inputs(argv, model_id, train + val) if ready else {}
         if ready and launch.inputs:
             inputs["launch"] = launch.inputs
-        plan = StagePlan(argv, env, inputs, ready, notes=launch.notes)
+        plan: StagePlan[TrainParams] = StagePlan(argv, env, inputs, ready, notes=launch.notes,
+                                                 params=TrainParams(launch))
         if ready:
             self._add_resume(ctx, cfg, plan)
         return plan
@@ -149,7 +157,7 @@ class TrainingStage(FileStage):
             plan.argv += [RESUME_FLAG, str(ckpt.path)]
             plan.notes.append(f"resumes the interrupted run from {ckpt.path} (step {ckpt.step})")
 
-    def run(self, ctx: StageContext[TrainingConfig], plan: StagePlan) -> StageResult:
+    def run(self, ctx: StageContext[TrainingConfig], plan: StagePlan[TrainParams]) -> StageResult:
         seen: dict[str, Any] = {}
 
         def on_line(line: str) -> None:
@@ -161,18 +169,19 @@ class TrainingStage(FileStage):
 
         from swiftpipe.msswift import deepspeed, plugins
 
-        deepspeed.write_config(plan.inputs.get("launch", {}).get("deepspeed", {}))
-        plugins.write(plan.inputs.get("launch", {}).get("exit_plugin", {}))
+        launch = plan.params.launch
+        deepspeed.write_config(launch.inputs.get("deepspeed", {}))
+        plugins.write(launch.inputs.get("exit_plugin", {}))
         try:
             run_swift(ctx, plan, self.command, on_line)
         finally:  # secrets swift could only take in argv (swanlab_secret) are in its args.json
             secrets.scrub_args_json(ctx.stage_dir, secret_values(plan.argv, plan.env))
         if ctx.cfg.launch.node_rank > 0:  # only node 0 logs and writes the run folder
-            return StageResult(metrics=launching.metrics(ctx.cfg.args, plan.inputs))
+            return StageResult(metrics=launching.metrics(ctx.cfg.args, launch.world_size))
         if "run_dir" not in seen:
             raise StageFailed(f"swift {self.command} finished but never printed its output_dir line")
         result = self._result(ctx, Path(seen["run_dir"]), seen)
-        result.metrics.update(launching.metrics(ctx.cfg.args, plan.inputs))
+        result.metrics.update(launching.metrics(ctx.cfg.args, launch.world_size))
         return result
 
     def _result(self, ctx: StageContext[TrainingConfig], run_dir: Path, seen: dict[str, Any]) -> StageResult:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.tiny import write_train
+from tests.integration.tiny import write_sft_pipeline, write_train
 
 pytestmark = pytest.mark.integration
 
@@ -31,32 +31,9 @@ def swiftpipe(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
 @pytest.fixture
 def project(tmp_path: Path, tiny_model: Path) -> Path:
     write_train(tmp_path / "train.jsonl", 8)
-    (tmp_path / "pipeline.yaml").write_text(f"""
-name: it
-model: {tiny_model}
-model_type: qwen3
-template: qwen3
-stages:
-  sft:
-    dataset: [train.jsonl]
-    args:
-      max_steps: 2
-      save_steps: 2
-      logging_steps: 1
-      torch_dtype: float32
-      fp16: false
-      bf16: false
-      report_to: none
-      dataloader_num_workers: 0
-      use_hf: true
-      hub_token: ${{HUB}}
-      swanlab_token: ${{SWAN}}
-      swanlab_secret: ${{HOOK}}
-  export:
-    args:
-      use_hf: true
-      hub_token: ${{HUB}}
-""")
+    secrets = {"use_hf": True, "hub_token": "${HUB}", "swanlab_token": "${SWAN}", "swanlab_secret": "${HOOK}"}
+    write_sft_pipeline(tmp_path, tiny_model, {"max_steps": 2, "save_steps": 2, **secrets},
+                       more="  export:\n    args: {use_hf: true, hub_token: \"${HUB}\"}\n")
     return tmp_path
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.tiny import swiftpipe, write_train
+from tests.integration.tiny import swiftpipe, write_sft_pipeline, write_train
 
 pytestmark = pytest.mark.integration
 
@@ -18,26 +18,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def project(tmp_path: Path, tiny_model: Path) -> Path:
     write_train(tmp_path / "train.jsonl", 16)
-    (tmp_path / "pipeline.yaml").write_text(f"""
-name: it
-model: {tiny_model}
-model_type: qwen3
-template: qwen3
-stages:
-  sft:
-    dataset: [train.jsonl]
-    args:
-      max_steps: 4
-      save_steps: 2
-      logging_steps: 1
-      torch_dtype: float32
-      fp16: false
-      bf16: false
-      report_to: none
-      dataloader_num_workers: 0
-  export:
-    checkpoint: last
-""")
+    write_sft_pipeline(tmp_path, tiny_model, {"max_steps": 4, "save_steps": 2},
+                       more="  export:\n    checkpoint: last\n")
     return tmp_path
 
 

@@ -24,8 +24,14 @@ def write_train(path: Path, n: int = 16) -> Path:
     return path
 
 
-def write_sft_pipeline(folder: Path, model: Path, args: Mapping[str, object]) -> Path:
-    """`folder/pipeline.yaml`: one sft stage named `it` on the tiny model, reading train.jsonl."""
+# What every training run on the CPU sets: full precision, no workers, no tracker, a log per step.
+CPU_ARGS: dict[str, object] = {"logging_steps": 1, "torch_dtype": "float32", "fp16": False, "bf16": False,
+                               "report_to": "none", "dataloader_num_workers": 0}
+
+
+def write_sft_pipeline(folder: Path, model: Path, args: Mapping[str, object], *, more: str = "") -> Path:
+    """`folder/pipeline.yaml`: a pipeline named `it` on the tiny model whose sft stage reads
+    train.jsonl with CPU_ARGS and `args` over them; `more` is YAML for the stages after it."""
     path = folder / "pipeline.yaml"
     path.write_text(f"""
 name: it
@@ -35,8 +41,8 @@ template: qwen3
 stages:
   sft:
     dataset: [train.jsonl]
-    args: {json.dumps(dict(args))}
-""")
+    args: {json.dumps({**CPU_ARGS, **args})}
+""" + more)
     return path
 
 

@@ -146,7 +146,7 @@ def test_compare_base_serves_the_base_model_and_writes_the_comparison(
     capfd.readouterr()
     assert go(pipeline, "stages.deploy.served_model_name=tiny2") == 0  # the tuned side changes, not the base
     err = capfd.readouterr().err
-    assert "eval-base: skipped (up to date)" in err and "eval: running (inputs changed: --model, served)" in err
+    assert "eval-base: skipped (up to date)" in err and "eval: running (inputs changed: served, model)" in err
 
 
 def test_a_stopped_server_is_restarted_only_when_a_later_stage_runs(
@@ -163,7 +163,7 @@ def test_a_stopped_server_is_restarted_only_when_a_later_stage_runs(
     run(pipeline, overrides=["stages.eval.limit=2"], selection=Selection(), keep_serving=False)
     err = capfd.readouterr().err
     assert "deploy: running (needed by eval; the server is not running)" in err
-    assert "eval: running (inputs changed: --limit)" in err
+    assert "eval: running (inputs changed: limit)" in err
 
 
 CMMLU = Path(__file__).parent.parent.parent / "datasets" / "eval" / "cmmlu-sample"

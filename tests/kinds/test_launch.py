@@ -170,8 +170,8 @@ def test_a_deepspeed_json_file(tmp_path: Path) -> None:
 
 
 def test_metrics_of_a_finished_stage() -> None:
-    assert launching.metrics({}, {}) == {"world_size": 1, "effective_batch": 16}
-    assert launching.metrics({"per_device_train_batch_size": 2}, {"launch": {"world_size": 2}}) == {
+    assert launching.metrics({}, 1) == {"world_size": 1, "effective_batch": 16}
+    assert launching.metrics({"per_device_train_batch_size": 2}, 2) == {
         "world_size": 2, "effective_batch": 16}
 
 
