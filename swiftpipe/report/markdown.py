@@ -86,8 +86,10 @@ RESULTS_HEAD = ("variant", "steps", "final loss", "training time", "dataset", "m
 def result_cells(r: ResultRow) -> list[str]:
     """One results row as text: the same cells in the HTML and Markdown reports."""
     s = r.score
-    return [r.variant, "–" if r.steps is None else str(r.steps), num(r.final_loss), dur(r.train_s), s.dataset,
-            pretty_metric(s.metric), num(s.base), num(s.finetuned), num(s.delta, True)]
+    trained = [r.variant, "–" if r.steps is None else str(r.steps), num(r.final_loss), dur(r.train_s)]
+    if s is None:
+        return [*trained, "–", "–", "–", "–", "–"]
+    return [*trained, s.dataset, pretty_metric(s.metric), num(s.base), num(s.finetuned), num(s.delta, True)]
 
 
 def results_lines(rows: list[ResultRow]) -> list[str]:

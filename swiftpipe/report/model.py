@@ -100,13 +100,14 @@ class VariantTable:
 
 @dataclass(frozen=True)
 class ResultRow:
-    """One line of the results table: a variant's training, and one dataset's base vs fine-tuned."""
+    """One line of the results table: a variant's training, and one dataset's base vs fine-tuned
+    (`score` None: a training stage no evaluation reads, shown with its training alone)."""
 
     variant: str
     steps: int | None
     final_loss: float | None
     train_s: float | None
-    score: ScoreRow
+    score: ScoreRow | None
 
 
 @dataclass(frozen=True)

@@ -114,16 +114,23 @@ def eval_tables(manifest: Manifest) -> list[EvalTable]:
 
 def result_rows(manifest: Manifest, tables: list[EvalTable], losses: list[LossCurve]) -> list[ResultRow]:
     """The results table: per eval stage and dataset, its training stage's steps, final loss and
-    time next to the base and fine-tuned scores."""
+    time next to the base and fine-tuned scores; then each training stage no evaluation reads."""
     last = {c.stage: c.train[-1][1] for c in losses if c.train}
     rows = []
+    evaluated = set()
     for table in tables:
         train = training_stage(table.stage, manifest)
+        evaluated.add(train)
         record = manifest.stages[train] if train else None
         steps = record.metrics.get("global_step") if record else None
         for score in table.rows:
             rows.append(ResultRow(table.label, steps if isinstance(steps, int) else None,
                                   last.get(train) if train else None, record.duration_s if record else None, score))
+    for name, record in manifest.stages.items():  # trained but not evaluated: its training alone
+        if name not in evaluated and trains(name, record) and record.status.usable:
+            steps = record.metrics.get("global_step")
+            rows.append(ResultRow(name, steps if isinstance(steps, int) else None, last.get(name),
+                                  record.duration_s, None))
     return rows
 
 

@@ -29,3 +29,7 @@ def test_sft_then_dpo_trains_on_converted_preference_pairs(tmp_path: Path, tiny_
     assert Path(stages["dpo"].outputs["last_checkpoint"]).name == "checkpoint-4"
     logged = Path(stages["dpo"].outputs["logging"]).read_text()
     assert "rewards/chosen" in logged  # swift trained with its DPO trainer, on pairs
+    # The report treats the rlhf stage as the training stage it is: a loss chart and a results row.
+    report = (work / "report" / "report.md").read_text()
+    assert "![loss-dpo](loss-dpo.png)" in report and (work / "report" / "loss-dpo.png").is_file()
+    assert "| dpo | 4 | " in report
