@@ -30,11 +30,12 @@ def _find_runs(directory: Path) -> list[Path]:
         raise UserError(f"{directory}: no such directory")
     if any(directory.glob("checkpoint-*")):
         return [directory]
-    for candidate in (directory, directory / "sft"):
-        runs = [r for r in run_dirs(candidate) if r != candidate or any(r.glob("checkpoint-*"))]
-        if runs:
-            return runs
-    return []
+    runs = [r for r in run_dirs(directory) if r != directory]
+    if runs:
+        return runs
+    # A workdir: the run folders of each training stage's folder (sft/v0-..., dpo/v0-...).
+    return [r for stage in sorted(p for p in directory.iterdir() if p.is_dir())
+            for r in run_dirs(stage) if r != stage or any(r.glob("checkpoint-*"))]
 
 
 def _fmt(value: float | None) -> str:
