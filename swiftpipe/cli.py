@@ -26,6 +26,10 @@ SET = click.option(
 PROFILE = click.option(
     "--profile", metavar="NAME", help="Overlay this entry of the pipeline's profiles: (before --set).",
 )
+SWEEP = click.option(
+    "--sweep", "sweeps", multiple=True, metavar="KEY=V1,V2",
+    help="Sweep a key over these values, each a variant, e.g. --sweep stages.sft.args.lora_rank=8,16 (repeatable).",
+)
 STAGE = "STAGE"
 
 
@@ -49,16 +53,19 @@ def main() -> None:
 @PIPELINE
 @SET
 @PROFILE
+@SWEEP
 @click.option("--only", metavar=STAGE, help="Run just this stage (and the server it reads).")
 @click.option("--from", "from_", metavar=STAGE, help="Run this stage and every stage that depends on it.")
 @click.option("--until", metavar=STAGE, help="Run this stage and every stage it depends on.")
 @click.option("--force", is_flag=True, help="Run selected stages even if up to date.")
 @click.option("--keep-serving", is_flag=True, help="Leave the deploy server running at the end.")
 @click.option("--detach", is_flag=True, help="Executors that queue work: return once it is submitted.")
+@click.option("--name", metavar="NAME", help="Name this run's experiment (see swiftpipe exps).")
 @click.option("--job", metavar="STAGES", hidden=True,
               help="Inside a job an executor started: run these stages (comma-separated).")
 def run(pipeline: Path, overrides: tuple[str, ...], profile: str | None, only: str | None, from_: str | None,
-        until: str | None, force: bool, keep_serving: bool, detach: bool, job: str | None) -> None:
+        until: str | None, force: bool, keep_serving: bool, detach: bool, job: str | None,
+        name: str | None, sweeps: tuple[str, ...]) -> None:
     """Run the pipeline, skipping stages that are up to date."""
     from swiftpipe.commands.run import run as run_cmd
     from swiftpipe.core.process import install_signal_handlers
@@ -66,24 +73,26 @@ def run(pipeline: Path, overrides: tuple[str, ...], profile: str | None, only: s
     install_signal_handlers()
     sel = _selection(only, from_, until, force)
     _exit(lambda: run_cmd(pipeline, overrides=list(overrides), selection=sel,
-                          keep_serving=keep_serving, detach=detach, job=job), profile=profile)
+                          keep_serving=keep_serving, detach=detach, job=job, name=name, sweeps=list(sweeps)),
+          profile=profile)
 
 
 @main.command()
 @PIPELINE
 @SET
 @PROFILE
+@SWEEP
 @click.option("--only", metavar=STAGE, help="Plan just this stage.")
 @click.option("--from", "from_", metavar=STAGE, help="This stage and every stage that depends on it.")
 @click.option("--until", metavar=STAGE, help="This stage and every stage it depends on.")
 @click.option("--force", is_flag=True, help="Plan as if every stage must run.")
 def plan(pipeline: Path, overrides: tuple[str, ...], profile: str | None, only: str | None, from_: str | None,
-         until: str | None, force: bool) -> None:
+         until: str | None, force: bool, sweeps: tuple[str, ...]) -> None:
     """Print the stage graph, each stage's exact command and environment, and whether it would run."""
     from swiftpipe.commands.plan import plan as plan_cmd
 
     sel = _selection(only, from_, until, force)
-    _exit(lambda: plan_cmd(pipeline, overrides=list(overrides), selection=sel), profile=profile)
+    _exit(lambda: plan_cmd(pipeline, overrides=list(overrides), selection=sel, sweeps=list(sweeps)), profile=profile)
 
 
 @main.command()
@@ -117,6 +126,56 @@ def report(pipeline: Path, overrides: tuple[str, ...], profile: str | None) -> N
     from swiftpipe.commands.report import report as report_cmd
 
     _exit(lambda: report_cmd(pipeline, overrides=list(overrides)), profile=profile)
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def exps(ctx: click.Context) -> None:
+    """Experiments: one per `swiftpipe run` that ran a stage (bare `exps` is `exps list`)."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(exps_list)
+
+
+@exps.command("list")
+@PIPELINE
+@SET
+@PROFILE
+@click.option("--json", "fmt", flag_value="json", help="Print the rows as JSON.")
+@click.option("--csv", "fmt", flag_value="csv", help="Print the rows as CSV.")
+@click.option("--sort", metavar="METRIC", help="Sort by this metric column, highest first (e.g. eval.general_mcq).")
+@click.option("--asc", is_flag=True, help="With --sort: lowest first (for losses).")
+def exps_list(pipeline: Path, overrides: tuple[str, ...], profile: str | None, fmt: str | None, sort: str | None,
+              asc: bool) -> None:
+    """One row per experiment: id, name, when, status, the parameters that differ, the metrics."""
+    from swiftpipe.commands.exps import exps_list as list_cmd
+
+    _exit(lambda: list_cmd(pipeline, overrides=list(overrides), fmt=fmt or "table", sort=sort, ascending=asc),
+          profile=profile)
+
+
+@exps.command("show")
+@click.argument("exp_id", metavar="ID")
+@PIPELINE
+@SET
+@PROFILE
+def exps_show(exp_id: str, pipeline: Path, overrides: tuple[str, ...], profile: str | None) -> None:
+    """Everything about experiment ID, with the paths of its files."""
+    from swiftpipe.commands.exps import exps_show as show_cmd
+
+    _exit(lambda: show_cmd(exp_id, pipeline, overrides=list(overrides)), profile=profile)
+
+
+@exps.command("diff")
+@click.argument("a")
+@click.argument("b")
+@PIPELINE
+@SET
+@PROFILE
+def exps_diff(a: str, b: str, pipeline: Path, overrides: tuple[str, ...], profile: str | None) -> None:
+    """The parameters that changed from experiment A to B, and each metric's change."""
+    from swiftpipe.commands.exps import exps_diff as diff_cmd
+
+    _exit(lambda: diff_cmd(a, b, pipeline, overrides=list(overrides)), profile=profile)
 
 
 @main.command()

@@ -15,10 +15,11 @@ from swiftpipe.engine.recover import recover_for_plan
 from swiftpipe.engine.runner import Runner
 from swiftpipe.engine.select import Selection, select
 from swiftpipe.loading import load_pipeline
+from swiftpipe.sweep.expand import summary
 
 
-def plan(pipeline: Path, *, overrides: list[str], selection: Selection) -> int:
-    loaded = load_pipeline(pipeline, overrides)
+def plan(pipeline: Path, *, overrides: list[str], selection: Selection, sweeps: list[str] | None = None) -> int:
+    loaded = load_pipeline(pipeline, overrides, sweeps=sweeps)
     names = select(loaded.graph, selection)
     check_workdir(loaded.workdir, f"{loaded.display_name} › workdir")
     manifest = load_manifest(loaded.workdir) or Manifest(str(loaded.source), str(loaded.workdir))
@@ -26,6 +27,8 @@ def plan(pipeline: Path, *, overrides: list[str], selection: Selection) -> int:
     decisions = Runner(loaded, manifest).preflight(names, selection)
     click.echo(f"pipeline {loaded.config.name}: workdir {loaded.workdir}")
     click.echo(graph_lines(loaded.graph))
+    for line in summary(loaded.config, loaded.graph):
+        click.echo(line)
     for decision in decisions:
         click.echo(_describe(loaded.graph, decision))
     return 0

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import shlex
+import time
 from pathlib import Path
 
 from swiftpipe.core import console
 from swiftpipe.core.errors import UserError
 from swiftpipe.core.versions import git_state, tool_versions
 from swiftpipe.engine.executor import Executor, RunRequest
+from swiftpipe.engine.experiments import attempt_counts, check_name, record_experiment
 from swiftpipe.engine.lock import Owner, workdir_lock
 from swiftpipe.engine.manifest import Manifest, load_manifest, save_manifest
 from swiftpipe.engine.pipeline import LoadedPipeline
@@ -19,8 +21,9 @@ from swiftpipe.loading import executor_kind, load_pipeline
 
 
 def run(pipeline: Path, *, overrides: list[str], selection: Selection, keep_serving: bool,
-        detach: bool = False, job: str | None = None) -> int:
-    loaded = load_pipeline(pipeline, overrides)
+        detach: bool = False, job: str | None = None, name: str | None = None, sweeps: list[str] | None = None) -> int:
+    check_name(name)
+    loaded = load_pipeline(pipeline, overrides, sweeps=sweeps)
     executor = executor_kind(loaded).make()
     if job is not None:  # inside a job the executor started; the submitting run holds the lock
         executor.run_part(loaded, job.split(","), resume_hint(loaded))
@@ -31,9 +34,12 @@ def run(pipeline: Path, *, overrides: list[str], selection: Selection, keep_serv
         request = RunRequest(loaded, manifest, names, selection, RunOptions(keep_serving=keep_serving),
                              resume_hint(loaded), detach)
         ran = True  # a run that stopped part-way has changed something
+        before, started, completed = attempt_counts(manifest), time.time(), False
         try:
             ran = executor.execute(request)
+            completed = True
         finally:
+            _record_experiment(loaded, manifest, before, started, completed, name)
             _write_report(loaded, manifest, ran=ran)
     console.success(f"done; manifest: {loaded.workdir / 'manifest.json'}")
     return 0
@@ -60,6 +66,15 @@ def open_manifest(loaded: LoadedPipeline, executor: Executor, previous: Owner | 
     manifest.stages = {**ordered, **{k: v for k, v in manifest.stages.items() if k not in ordered}}
     save_manifest(manifest, loaded.workdir)
     return manifest
+
+
+def _record_experiment(loaded: LoadedPipeline, manifest: Manifest, before: dict[str, int], started: float,
+                       completed: bool, name: str | None) -> None:
+    # Written whatever the outcome: a failed or interrupted run is an experiment too.
+    experiment = record_experiment(loaded, manifest, before, started=started, completed=completed, name=name)
+    if experiment is not None:
+        listing = "swiftpipe exps list" + resume_hint(loaded).removeprefix("swiftpipe run")
+        console.info(f"experiment: {experiment.id} ({listing})")
 
 
 def _write_report(loaded: LoadedPipeline, manifest: Manifest, ran: bool) -> None:

@@ -47,6 +47,16 @@ class TrackingConfig:
 
 
 @dataclass(frozen=True)
+class SweepConfig:
+    params: dict[str, Any] = field(metadata=doc(
+        "key path -> 2 or more values (`stages.sft.args.learning_rate: [1e-4, 2e-4]`); see Sweeps", nonempty=True))
+    method: Literal["grid", "random"] = field(
+        default="grid", metadata=doc("grid: every combination, in the order written; random: `samples` of them"))
+    samples: int | None = field(default=None, metadata=doc("random: how many variants to draw", at_least=1))
+    seed: int = field(default=0, metadata=doc("random: the seed of the draw"))
+
+
+@dataclass(frozen=True)
 class Pipeline:
     name: str = field(metadata=doc("pipeline name; used for the workdir and served model name",
                                                    nonempty=True, word=NAME))
@@ -62,6 +72,8 @@ class Pipeline:
     stages: dict[str, Any] = field(
         default_factory=dict, metadata=doc("the stages, in order: name -> kind, from and the kind's keys")
     )
+    sweep: SweepConfig | None = field(
+        default=None, metadata=doc("variants: the stages a swept key touches, and their readers, copied per variant"))
     tracking: TrackingConfig = field(default_factory=TrackingConfig, metadata=doc("tracking"))
     executor: dict[str, Any] = field(
         default_factory=dict, metadata=doc("where the stages run: `type` and that executor's settings"))

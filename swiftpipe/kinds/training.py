@@ -100,7 +100,8 @@ class TrainingStage(FileStage):
         env.update(launch.env)
         argv += launch.argv
         argv += tracking.swanlab_sft_args(ctx)
-        ready = not any(isinstance(a, Pending) for a in argv)
+        # model_args writes the model as text: a Pending model shows through its id, not argv
+        ready = not any(isinstance(a, Pending) for a in argv) and not isinstance(model_id, Pending)
         inputs = self._inputs(argv, model_id, train + val) if ready else {}
         if ready and launch.inputs:
             inputs["launch"] = launch.inputs

@@ -10,6 +10,7 @@ from swiftpipe.engine.manifest import Manifest, StageRecord
 from swiftpipe.engine.pipeline import LoadedPipeline
 from swiftpipe.engine.status import Status
 from swiftpipe.loading import load_pipeline
+from swiftpipe.report.model import DataRows, EvalTable, InferSummary, ReportData, ResultRow, ScoreRow, StageRow
 
 ROUGE = 'rouge:mean[statistic="recall",variant="l"]'
 
@@ -59,3 +60,26 @@ def two_variants(tmp_path: Path, workdir: Path) -> Manifest:
                          flags=["b looks odd"]),
     })
     return manifest
+
+
+def small_report() -> ReportData:
+    """One of everything the report shows, built directly: a results row with and without scores, an
+    eval with a base (one delta up, one down) and a flag, an infer stage, a data stage whose rows
+    do not add up, three stages (one failed, one with a log) and one server."""
+    return ReportData(
+        title="demo", pipeline="/p/pipeline.yaml", workdir="/w/runs/demo", generated="2026-01-02 03:04:05",
+        git="abcdef123456 (uncommitted changes)", versions={"ms-swift": "4.6.0", "evalscope": "1.0"},
+        stages=[StageRow("data", "data", {}, "succeeded", "2026-01-02 03:00:00", 2.0, 1, None, None),
+                StageRow("sft", "sft", {"data": "data"}, "succeeded", "2026-01-02 03:00:02", 150.0, 2,
+                         "../logs/sft.log", None),
+                StageRow("eval", "eval", {"model": "sft"}, "failed", None, None, 1, None,
+                         "evalscope exited with code 1")],
+        evals=[EvalTable("eval", "eval", "eval-base", [ScoreRow("general_mcq", "accuracy:mean", 0.75, 0.5),
+                                                      ScoreRow("general_qa", ROUGE, 0.25, 0.5)], ["odd"])],
+        results=[ResultRow("sft", 3, 1.2, 150.0, ScoreRow("general_mcq", "accuracy:mean", 0.75, 0.5)),
+                 ResultRow("pt", None, None, None, None)],
+        infers=[InferSummary("answers", 2, "../answers/results.jsonl", [("q1", "a1")], "infer")],
+        data=[DataRows("data", 10, 7, 1, 2, {"too_long": 1, "duplicate": 1}, False, "data")],
+        servers=[("deploy", "running at http://127.0.0.1:8000/v1")],
+        links=[("data report (JSON)", "../data/report.json")],
+    )

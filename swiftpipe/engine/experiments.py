@@ -1,0 +1,222 @@
+"""Experiments: one record per `swiftpipe run` that ran at least one stage.
+
+Each is written once, to `<workdir>/experiments/<id>.json`, and never rewritten::
+
+    {"format": 1, "id": "exp-20261205-172948-1a2b", "name": "lr-sweep" | null,
+     "started": ISO, "ended": ISO (with milliseconds), "outcome": "succeeded" | "failed" | "interrupted",
+     "pipeline": "/abs/pipeline.yaml", "profile": "gpu" | null, "overrides": ["k=v", ...],
+     "git_commit": "abc123" | null, "git_dirty": bool | null,
+     "config": {"stages.sft.args.max_steps": 10, ...},   # the effective config, dotted keys
+     "stages": {"sft": StageRun, ...}}                    # the stages this run ran
+
+A StageRun holds the stage's kind, status, fingerprint, duration, outputs (as the manifest has
+them) and its headline metrics: a training stage's steps, final train/eval loss and time; an
+evaluation's score per dataset and per subset (`dataset:subset`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from swiftpipe.config import profiles
+from swiftpipe.core.argv import MASK, is_secret
+from swiftpipe.core.errors import UserError
+from swiftpipe.core.fsio import write_new_text
+from swiftpipe.engine.kind import CHECKPOINT, SCORES
+from swiftpipe.engine.manifest import Manifest, ShapeError, StageRecord, check_shape
+from swiftpipe.engine.outputs import Scores
+from swiftpipe.engine.pipeline import LoadedPipeline
+from swiftpipe.engine.status import Status
+
+FORMAT = 1
+OUTCOMES = ("succeeded", "failed", "interrupted")
+# What a training stage's manifest metrics are called here.
+_TRAINING = {"global_step": "steps", "train_loss": "train_loss", "eval_loss": "eval_loss"}
+_NAME = re.compile(r"[^\x00-\x1f\x7f]+")
+_URL_PASSWORD = re.compile(r"(://[^/\s:@]+:)[^/\s@]+@")  # scheme://user:password@host
+
+
+@dataclass(frozen=True)
+class StageRun:
+    """One stage as this experiment ran it."""
+
+    kind: str
+    status: str
+    fingerprint: str | None = None
+    duration_s: float | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """One run: what it was given (config), what it ran and what came out (stages)."""
+
+    id: str
+    started: str
+    ended: str
+    outcome: str
+    pipeline: str
+    name: str | None = None
+    profile: str | None = None
+    overrides: list[str] = field(default_factory=list)
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    config: dict[str, Any] = field(default_factory=dict)
+    stages: dict[str, StageRun] = field(default_factory=dict)
+    format: int = FORMAT
+
+    def metrics(self) -> dict[str, Any]:
+        """Every stage's metrics under `<stage>.<metric>`, in stage order."""
+        return {f"{stage}.{key}": value for stage, run in self.stages.items() for key, value in run.metrics.items()}
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), indent=2, ensure_ascii=False, default=str) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: object) -> Experiment:
+        """The experiment `data` holds; `ShapeError` naming the key when a value has the wrong type."""
+        values = check_shape(cls, data, "")
+        stages = values.pop("stages", {})
+        return cls(stages={k: StageRun(**check_shape(StageRun, v, f"stages.{k}")) for k, v in stages.items()},
+                   **values)
+
+
+def experiments_dir(workdir: Path) -> Path:
+    return workdir / "experiments"
+
+
+def check_name(name: str | None) -> None:
+    """A user's `--name`: one line of text."""
+    if name is not None and not _NAME.fullmatch(name):
+        raise UserError(f"--name: expected one line of text without control characters, got {name!r}")
+
+
+def attempt_counts(manifest: Manifest) -> dict[str, int]:
+    """How many attempts each stage has; compared after a run, they say which stages it ran."""
+    return {name: len(record.attempts) for name, record in manifest.stages.items()}
+
+
+def record_experiment(loaded: LoadedPipeline, manifest: Manifest, before: Mapping[str, int], *, started: float,
+                      completed: bool, name: str | None = None) -> Experiment | None:
+    """Write the experiment of a run that began at `started` (None when it ran no stage).
+
+    `before`: `attempt_counts` as the run began; `completed`: the executor returned normally.
+    """
+    ran = {n: r for n, r in manifest.stages.items() if len(r.attempts) > before.get(n, 0)}
+    if not ran:
+        return None
+    experiment = Experiment(
+        id="", started=iso_ms(started), ended=iso_ms(time.time()), outcome=_outcome(ran.values(), completed),
+        pipeline=str(loaded.source), name=name, profile=profiles.selected(),
+        overrides=[_masked_override(o) for o in loaded.overrides], git_commit=manifest.git_commit,
+        git_dirty=manifest.git_dirty, config=masked(flatten(dataclasses.asdict(loaded.config))),
+        stages={n: _stage_run(loaded, n, r) for n, r in ran.items()},
+    )
+    return _write(experiment, experiments_dir(loaded.workdir), started)
+
+
+def iso_ms(seconds: float) -> str:
+    """Local time with milliseconds: two runs in one second still sort in the order they began."""
+    local = time.localtime(seconds)
+    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', local)}.{int(seconds * 1000) % 1000:03d}{time.strftime('%z', local)}"
+
+
+def _write(experiment: Experiment, folder: Path, started: float) -> Experiment:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(started))
+    while True:  # two runs in one second: another random suffix
+        named = dataclasses.replace(experiment, id=f"exp-{stamp}-{secrets.token_hex(2)}")
+        try:
+            write_new_text(folder / f"{named.id}.json", named.to_json())
+            return named
+        except FileExistsError:
+            continue
+
+
+def _outcome(records: Iterable[StageRecord], completed: bool) -> str:
+    statuses = {r.status for r in records}
+    if statuses & {Status.FAILED, Status.CRASHED}:
+        return "failed"
+    if not completed or Status.INTERRUPTED in statuses:
+        return "interrupted"
+    return "succeeded"
+
+
+def _stage_run(loaded: LoadedPipeline, name: str, record: StageRecord) -> StageRun:
+    produces = loaded.graph.kind(name).produces if name in loaded.graph.nodes else ""
+    return StageRun(kind=record.kind, status=str(record.status), fingerprint=record.fingerprint,
+                    duration_s=record.duration_s, outputs=dict(record.outputs),
+                    metrics=headline_metrics(produces, record))
+
+
+def headline_metrics(produces: str, record: StageRecord) -> dict[str, Any]:
+    """A training stage's steps, final losses and time; an evaluation's scores per dataset and subset."""
+    if produces == CHECKPOINT:
+        found = {ours: record.metrics[key] for key, ours in _TRAINING.items() if record.metrics.get(key) is not None}
+        return found | ({"time_s": record.duration_s} if record.duration_s is not None else {})
+    if produces == SCORES and record.status == Status.SUCCEEDED and record.outputs:
+        scores = Scores.from_dict(record.outputs)
+        found = {dataset: p.get("score") for dataset, p in scores.primary.items() if isinstance(p, dict)}
+        for dataset, subsets in scores.subsets.items():
+            found.update({f"{dataset}:{subset}": score for subset, score in (subsets or {}).items()})
+        return found
+    return {}
+
+
+def flatten(values: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested mappings as one mapping of dotted keys; lists and scalars are leaves, empty mappings vanish."""
+    flat: dict[str, Any] = {}
+    for key, value in values.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{dotted}."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def masked(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config with secrets as ***: values under secret-looking keys, URL passwords.
+
+    The effective config holds what `${VAR}` references resolved to, tokens among them.
+    """
+    return {key: _mask(key.rsplit(".", 1)[-1], value) for key, value in config.items()}
+
+
+def _mask(key: str, value: Any) -> Any:
+    if is_secret(key) and value not in (None, "") and not isinstance(value, bool | list | dict):
+        return MASK
+    if isinstance(value, str):
+        return _URL_PASSWORD.sub(rf"\1{MASK}@", value)
+    if isinstance(value, list):
+        return [_mask(key, v) for v in value]
+    if isinstance(value, dict):
+        return {k: _mask(str(k), v) for k, v in value.items()}
+    return value
+
+
+def _masked_override(override: str) -> str:
+    key, eq, value = override.partition("=")
+    return f"{key}={_mask(key.rsplit('.', 1)[-1], value)}" if eq else override
+
+
+def list_experiments(workdir: Path) -> list[Experiment]:
+    """The workdir's experiments, oldest first."""
+    found = [_read(path) for path in sorted(experiments_dir(workdir).glob("exp-*.json"))]
+    return sorted(found, key=lambda e: (e.started, e.id))
+
+
+def _read(path: Path) -> Experiment:
+    try:
+        return Experiment.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError) as exc:  # ShapeError is a ValueError
+        what = str(exc) if isinstance(exc, ShapeError) else f"unreadable ({exc})"
+        raise UserError(f"{path} › {what}; move the file aside") from None
