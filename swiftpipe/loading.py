@@ -42,9 +42,10 @@ def load_pipeline(
     loaded = None
     if read.config is not None:
         loaded = _build(read, read.config, problems)
+    if loaded is not None:
+        problems.extend(executor_kind(loaded).check(loaded))
     read.fail(list(dict.fromkeys(problems)))  # the copies of a sweep find one problem once each
     assert loaded is not None
-    read.fail(executor_kind(loaded).check(loaded))
     return loaded
 
 

@@ -78,7 +78,6 @@ def test_problems_of_the_file_the_executor_and_the_graph_come_in_one_message(wri
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="loading.py:41-43 raises the graph's problems before asking the executor")
 def test_the_executors_problems_come_with_the_graphs(write_pipeline: Write) -> None:
     path = write_pipeline("""
         name: g
@@ -93,3 +92,8 @@ def test_the_executors_problems_come_with_the_graphs(write_pipeline: Write) -> N
         f"{path}:7 › stages.d2.port: port 8001 is also used by stage d1; give each deploy stage its own port",
         f"{path}:5 › stages.sft.launch.master_addr: required with nnodes > 1; set it to the address of node 0",
     ]
+
+
+def test_an_unknown_key_under_an_executor_without_settings_says_so(write_pipeline: Write) -> None:
+    path = write_pipeline(PIPELINE.format(executor="{type: local, nodes: 2}", sft="{}"))
+    assert error(path) == f"{path}:3 › executor.nodes: unknown key; nothing else is set here"

@@ -200,6 +200,8 @@ def unknown_key_message(key: str, valid: list[str]) -> str:
     close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
     if close:
         return f"unknown key; did you mean '{close[0]}'?"
+    if not valid:
+        return "unknown key; nothing else is set here"
     return "unknown key; valid keys are " + ", ".join(valid)
 
 

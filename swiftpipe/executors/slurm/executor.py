@@ -7,7 +7,7 @@ import shutil
 
 from swiftpipe.engine.executor import RunRequest
 from swiftpipe.engine.launch import Launcher
-from swiftpipe.engine.manifest import Manifest, load_manifest
+from swiftpipe.engine.manifest import Manifest, StageRecord, load_manifest
 from swiftpipe.engine.pipeline import LoadedPipeline
 from swiftpipe.engine.recover import mark_interrupted
 from swiftpipe.engine.runner import Runner
@@ -52,14 +52,19 @@ class SlurmExecutor:
 
     def cancel(self, loaded: LoadedPipeline, manifest: Manifest) -> list[str]:
         """Our jobs still queued or running: recorded id and the job name we gave it."""
-        recorded = {r.job["id"]: r for r in manifest.stages.values() if r.job.get("id")}
+        recorded: dict[str, list[StageRecord]] = {}
+        for record in manifest.stages.values():
+            if record.job.get("id"):
+                recorded.setdefault(record.job["id"], []).append(record)
         if not recorded or shutil.which("squeue") is None:
             return []
         live = jobs.names(recorded)
-        ours = [i for i, name in live.items() if name == recorded[i].job.get("name") and name.startswith("swiftpipe-")]
+        ours = [i for i, name in live.items()
+                if name == recorded[i][0].job.get("name") and name.startswith("swiftpipe-")]
         jobs.cancel(ours)
         for job_id in ours:
-            recorded[job_id].job["state"] = "CANCELLED"
+            for record in recorded[job_id]:  # a deploy and its evals share one job
+                record.job["state"] = "CANCELLED"
         return [f"cancelled job {job_id} ({live[job_id]})" for job_id in ours]
 
 

@@ -122,7 +122,6 @@ def test_cancel_cancels_only_our_jobs_by_id_and_name(demo: LoadedPipeline, fake_
     assert (states["data"], states["sft"], states["export"]) == ("RUNNING", "CANCELLED", "COMPLETED")
 
 
-@pytest.mark.xfail(strict=True, reason="executor.py:55 keeps one record per job id: only eval's is marked")
 def test_cancel_marks_every_stage_of_a_cancelled_job(demo: LoadedPipeline, fake_slurm: FakeSlurm) -> None:
     manifest = with_jobs(demo)
     fake_slurm.answer("squeue", "14 swiftpipe-demo-deploy\n")
