@@ -178,6 +178,23 @@ def exps_diff(a: str, b: str, pipeline: Path, overrides: tuple[str, ...], profil
     _exit(lambda: diff_cmd(a, b, pipeline, overrides=list(overrides)), profile=profile)
 
 
+@exps.command("rm")
+@click.argument("args", metavar="ID... [PIPELINE]", nargs=-1, required=True)
+@SET
+@PROFILE
+@click.option("--yes", is_flag=True, help="Remove without asking.")
+def exps_rm(args: tuple[str, ...], overrides: tuple[str, ...], profile: str | None, yes: bool) -> None:
+    """Remove experiments ID... and the files only they use (checkpoints, merged models); says what it frees."""
+    from swiftpipe.commands.exps import exps_rm as rm_cmd
+
+    # The last argument is PIPELINE when it names a YAML file or an existing path (IDs are exp-...).
+    last = Path(args[-1])
+    named = len(args) > 1 and (last.suffix in (".yaml", ".yml") or last.exists())
+    ids, pipeline = (args[:-1], last) if named else (args, Path("pipeline.yaml"))
+    _exit(lambda: rm_cmd(ids, pipeline, overrides=list(overrides), yes=yes, interactive=sys.stdin.isatty()),
+          profile=profile)
+
+
 @main.command()
 @click.argument("directory", type=click.Path(path_type=Path))
 def checkpoints(directory: Path) -> None:

@@ -13,6 +13,8 @@ import click
 
 from swiftpipe.core.errors import UserError
 from swiftpipe.engine.experiments import Experiment, experiments_dir, list_experiments
+from swiftpipe.engine.manifest import load_manifest
+from swiftpipe.engine.prune import Prune, apply_prune, human, plan_prune
 from swiftpipe.loading import load_pipeline
 
 FIXED = ("id", "name", "when", "status")
@@ -89,6 +91,41 @@ def exps_diff(a: str, b: str, pipeline: Path, *, overrides: list[str]) -> int:
         x, y = before.get(key, _MISSING), after.get(key, _MISSING)
         click.echo(f"  {key}: {_cell(x)} -> {_cell(y)}{_delta(x, y)}")
     return 0
+
+
+def exps_rm(ids: Sequence[str], pipeline: Path, *, overrides: list[str], yes: bool = False,
+            interactive: bool = False) -> int:
+    """Remove experiments: their records and the files only they use; says what it frees.
+
+    Without `yes` it asks first, which needs a terminal (`interactive`)."""
+    loaded = load_pipeline(pipeline, overrides)
+    removed = {e.id: e for e in (find(i, loaded.workdir, loaded.display_name) for i in ids)}
+    kept = [e for e in list_experiments(loaded.workdir) if e.id not in removed]
+    prune = plan_prune(loaded.workdir, list(removed.values()), kept, load_manifest(loaded.workdir))
+    if not yes and not interactive:
+        raise UserError("exps rm: no terminal to confirm on; add --yes to remove without asking")
+    _describe(prune)
+    if not yes and not click.confirm(f"remove {_count(len(removed), 'experiment')}?", default=False):
+        click.echo("nothing removed")
+        return 1
+    apply_prune(loaded.workdir, prune)
+    click.echo(f"removed {_count(len(removed), 'experiment')} and {_count(len(prune.paths), 'path')}; "
+               f"freed {human(prune.freed)}")
+    return 0
+
+
+def _describe(prune: Prune) -> None:
+    click.echo(f"experiments: {' '.join(e.id for e in prune.removed)}")
+    rows = [(f"  {human(n)}", str(p)) for p, n in prune.paths.items()]
+    click.echo("files only they use:" if rows else "files only they use: none")
+    if rows:
+        click.echo(_table([(size.rjust(max(len(r[0]) for r in rows)), path) for size, path in rows]))
+    for path, why in prune.kept.items():
+        click.echo(f"kept {path}: {why}")
+
+
+def _count(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
 
 
 def find(exp_id: str, workdir: Path, display_name: str) -> Experiment:

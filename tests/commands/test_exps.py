@@ -11,8 +11,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from swiftpipe.cli import main
+from swiftpipe.commands.exps import exps_rm
 from swiftpipe.commands.run import run
 from swiftpipe.engine.experiments import Experiment, StageRun
+from swiftpipe.engine.manifest import Manifest, StageRecord
 from swiftpipe.engine.select import Selection
 
 BASE = {"name": "t", "model": "m", "stages.sft.args.max_steps": 4, "stages.sft.args.learning_rate": 1e-4}
@@ -175,3 +177,133 @@ def test_two_runs_with_different_max_steps_are_two_rows(tmp_path: Path, fake_ven
         (None, "succeeded", {"stages.sft.args.max_steps": 6}, 6)]
     assert exps(tmp_path, "list").output.splitlines()[0].split() == [
         "id", "name", "when", "status", "stages.sft.args.max_steps", "sft.steps", "sft.train_loss", "sft.time_s"]
+
+
+# exps rm: workdirs built by hand, an sft run folder (with a checkpoint) and a merged model per experiment.
+
+def trained(workdir: Path, ident: str, started: str, run: str, extra: dict[str, Any] | None = None) -> None:
+    """An experiment whose sft wrote `<workdir>/sft/<run>` (a 1000-byte checkpoint, a 24-byte log) and
+    whose export merged it into `<workdir>/export/<run>-merged` (500 bytes); `extra`: more sft outputs."""
+    run_dir, merged = workdir / "sft" / run, workdir / "export" / f"{run}-merged"
+    (run_dir / "checkpoint-4").mkdir(parents=True)
+    (run_dir / "checkpoint-4" / "model.safetensors").write_bytes(b"w" * 1000)
+    (run_dir / "logging.jsonl").write_bytes(b"l" * 24)
+    merged.mkdir(parents=True)
+    (merged / "model.safetensors").write_bytes(b"m" * 500)
+    ckpt = str(run_dir / "checkpoint-4")
+    sft = {"run_dir": str(run_dir), "last_checkpoint": ckpt, "model_dir": ckpt, "model_digest": "d",
+           "logging": str(run_dir / "logging.jsonl")} | (extra or {})
+    stages = {"sft": StageRun("sft", "succeeded", outputs=sft),
+              "export": StageRun("export", "succeeded", outputs={"model_dir": str(merged), "model_digest": "e",
+                                                                 "checkpoint": ckpt})}
+    exp = Experiment(id=ident, started=f"2026-12-05T{started}.000+0000", ended=f"2026-12-05T{started}.500+0000",
+                     outcome="succeeded", pipeline="/p/pipeline.yaml", stages=stages)
+    (workdir / "experiments").mkdir(parents=True, exist_ok=True)
+    (workdir / "experiments" / f"{ident}.json").write_text(exp.to_json())
+
+
+def current(workdir: Path, ident: str) -> None:
+    """A manifest whose stages have the outputs experiment `ident` recorded."""
+    e = Experiment.from_dict(json.loads((workdir / "experiments" / f"{ident}.json").read_text()))
+    manifest = Manifest(pipeline="/p/pipeline.yaml", workdir=str(workdir),
+                        stages={n: StageRecord(kind=r.kind, outputs=r.outputs) for n, r in e.stages.items()})
+    (workdir / "manifest.json").write_text(manifest.to_json())
+
+
+def files(workdir: Path) -> list[str]:
+    return sorted(str(p.relative_to(workdir)) for p in workdir.rglob("*") if p.is_file() or p.is_symlink())
+
+
+@pytest.fixture
+def two(workdir: Path) -> Path:
+    trained(workdir, "exp-a", "10:00:00", "v0-a")
+    trained(workdir, "exp-b", "11:00:00", "v1-b")
+    current(workdir, "exp-b")
+    return workdir
+
+
+def rm(folder: Path, *args: str) -> Result:
+    return CliRunner().invoke(main, ["exps", "rm", *args, str(folder / "pipeline.yaml"), "--yes"])
+
+
+def test_rm_frees_the_first_experiments_checkpoints_and_leaves_the_seconds(two: Path) -> None:
+    result = rm(two.parent.parent, "exp-a")
+    assert (result.exit_code, result.output) == (0, (
+        "experiments: exp-a\n"
+        "files only they use:\n"
+        f"    500 B  {two}/export/v0-a-merged\n"
+        f"  1.0 KiB  {two}/sft/v0-a\n"
+        "removed 1 experiment and 2 paths; freed 1.5 KiB\n"))
+    assert files(two) == ["experiments/exp-b.json", "export/v1-b-merged/model.safetensors", "manifest.json",
+                          "sft/v1-b/checkpoint-4/model.safetensors", "sft/v1-b/logging.jsonl"]
+
+
+def test_rm_of_the_experiment_behind_the_current_state_keeps_its_files(two: Path) -> None:
+    result = rm(two.parent.parent, "exp-b")
+    assert (result.exit_code, result.output) == (0, (
+        "experiments: exp-b\n"
+        "files only they use: none\n"
+        f"kept {two}/export/v1-b-merged: the current state uses it\n"
+        f"kept {two}/sft/v1-b: the current state uses it\n"
+        "removed 1 experiment and 0 paths; freed 0 B\n"))
+    assert "sft/v1-b/checkpoint-4/model.safetensors" in files(two)
+    assert not (two / "experiments" / "exp-b.json").exists()
+
+
+def test_rm_keeps_what_a_kept_experiment_uses(workdir: Path) -> None:
+    trained(workdir, "exp-a", "10:00:00", "v0-a")
+    trained(workdir, "exp-c", "12:00:00", "v2-c", {"best_checkpoint": str(workdir / "sft" / "v0-a" / "checkpoint-4")})
+    result = rm(workdir.parent.parent, "exp-a")
+    assert result.exit_code == 0, result.output
+    assert f"kept {workdir}/sft/v0-a: exp-c uses it\n" in result.output
+    assert (workdir / "sft" / "v0-a" / "checkpoint-4" / "model.safetensors").exists()
+    assert not (workdir / "export" / "v0-a-merged").exists()
+
+
+def test_rm_removes_a_link_never_what_it_points_to_nor_paths_outside_the_workdir(workdir: Path,
+                                                                              tmp_path: Path) -> None:
+    outside = tmp_path / "mine"
+    outside.mkdir()
+    (outside / "keep.bin").write_bytes(b"k" * 10)
+    (workdir / "sft").mkdir(parents=True)
+    (workdir / "sft" / "link").symlink_to(outside)
+    trained(workdir, "exp-a", "10:00:00", "v0-a", {"best_checkpoint": str(workdir / "sft" / "link"),
+                                                   "report": str(outside)})
+    result = rm(workdir.parent.parent, "exp-a")
+    assert result.exit_code == 0, result.output
+    assert f"  {len(str(outside))} B  {workdir}/sft/link\n" in result.output
+    assert not (workdir / "sft" / "link").is_symlink()
+    assert files(outside) == ["keep.bin"]
+
+
+def test_rm_without_a_terminal_nor_yes_refuses(two: Path) -> None:
+    result = CliRunner().invoke(main, ["exps", "rm", "exp-a", str(two.parent.parent / "pipeline.yaml")])
+    assert (result.exit_code, result.output) == (
+        2, "swiftpipe: error: exps rm: no terminal to confirm on; add --yes to remove without asking\n")
+    assert (two / "sft" / "v0-a").exists() and (two / "experiments" / "exp-a.json").exists()
+
+
+@pytest.mark.parametrize(("answer", "code", "left"), [("n\n", 1, True), ("y\n", 0, False)])
+def test_rm_asks_first(two: Path, answer: str, code: int, left: bool) -> None:
+    with CliRunner().isolation(input=answer) as streams:
+        rc = exps_rm(["exp-a"], two.parent.parent / "pipeline.yaml", overrides=[], interactive=True)
+    assert "remove 1 experiment? [y/N]: " in streams[0].getvalue().decode()
+    assert (rc, (two / "sft" / "v0-a").exists(), (two / "experiments" / "exp-a.json").exists()) == (code, left, left)
+
+
+def test_rm_of_an_unknown_id_is_one_line(two: Path) -> None:
+    result = rm(two.parent.parent, "exp-a", "exp-zz")
+    assert (result.exit_code, result.output) == (
+        2, f"swiftpipe: error: exp-zz: no such experiment in {two}/experiments; list them with: swiftpipe exps list "
+           f"{two.parent.parent}/pipeline.yaml\n")
+    assert (two / "sft" / "v0-a").exists()
+
+
+def test_rm_of_two_ids_with_the_default_pipeline(two: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(two.parent.parent)
+    result = CliRunner().invoke(main, ["exps", "rm", "exp-a", "exp-b", "--yes"])
+    lines = result.output.splitlines()
+    assert (lines[0], lines[-1]) == ("experiments: exp-a exp-b", "removed 2 experiments and 2 paths; "
+                                     "freed 1.5 KiB")
+    assert files(two) == ["export/v1-b-merged/model.safetensors", "manifest.json",
+                          "sft/v1-b/checkpoint-4/model.safetensors", "sft/v1-b/logging.jsonl"]
