@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -95,14 +96,36 @@ def move_aside(path: Path, *, keep_suffix: bool = False) -> Path | None:
     return aside
 
 
-def tail(path: Path, lines: int = 20) -> str:
-    """The last non-blank lines of a log (from its last 16 KiB), for failure messages; '' if unreadable."""
+def _end_of(path: Path, size: int) -> list[str]:
+    """The non-blank lines of a log's last `size` bytes, progress bars split; [] if unreadable."""
     try:
         with path.open("rb") as fh:
             fh.seek(0, 2)
-            fh.seek(max(0, fh.tell() - 16384))
+            fh.seek(max(0, fh.tell() - size))
             text = fh.read().decode("utf-8", "replace")
     except OSError:
-        return ""
-    rows = [r for r in text.replace("\r", "\n").splitlines() if r.strip()]
-    return "\n".join(rows[-lines:])
+        return []
+    return [r for r in text.replace("\r", "\n").splitlines() if r.strip()]
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    """The last non-blank lines of a log (from its last 16 KiB), for failure messages; '' if unreadable."""
+    return "\n".join(_end_of(path, 16384)[-lines:])
+
+
+# A Python exception line, also as torchrun prefixes a rank's output: "[rank1]: FileNotFoundError: ...".
+_EXCEPTION = re.compile(r"^(?:\[rank\d+\]:\s*)?(?:[A-Za-z_][\w.]*\.)?(?P<name>[A-Z]\w*(?:Error|Exception))(?::\s.*)?$")
+# What a launcher raises about its children names no cause: the child's own error does.
+_WRAPPERS = {"ChildFailedError", "CalledProcessError"}
+
+
+def last_error(path: Path) -> str:
+    """The last exception a log's last 64 KiB reports, a launcher's own skipped; '' if none.
+
+    torchrun ends a failed run with its summary of the ranks, after the failing rank's traceback,
+    so a log's tail can miss the cause; this line names it."""
+    for row in reversed(_end_of(path, 65536)):
+        found = _EXCEPTION.match(row.strip())
+        if found and found["name"] not in _WRAPPERS:
+            return row.strip()
+    return ""

@@ -23,7 +23,7 @@ from typing import Any
 from swiftpipe.core import console
 from swiftpipe.core.argv import mask_argv, mask_env
 from swiftpipe.core.errors import Crashed, Interrupted, StageFailed, UserError
-from swiftpipe.core.fsio import tail
+from swiftpipe.core.fsio import last_error, tail
 from swiftpipe.engine.decide import Decision, decide
 from swiftpipe.engine.launch import Launcher, LocalLauncher
 from swiftpipe.engine.manifest import Attempt, Manifest, now_iso, records_dir, save_manifest, save_record
@@ -194,7 +194,9 @@ class Runner:
         except StageFailed as exc:
             self._end(name, Status.FAILED, started, exc.exit_code, str(exc))
             console.failure(f"{name} failed: {exc}")
-            last = tail(ctx.log_path())
+            last, error = tail(ctx.log_path()), last_error(ctx.log_path())
+            if error and error not in last:
+                console.info(f"the error in {ctx.log_path()}: {error}")
             if last:
                 console.info(f"last lines of {ctx.log_path()}:\n" + last)
             raise StageFailed(f"stage {name} failed; fix the cause, then resume with:\n  "

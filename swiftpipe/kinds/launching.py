@@ -123,6 +123,10 @@ def resolve(cfg: LaunchConfig, host: Host, args: dict[str, ArgValue], *, where: 
                         f"world size {launch.world_size} ({nproc} process(es) x {cfg.nnodes} machine(s), on {on})")
     if nproc > 1 or cfg.nnodes > 1:
         launch.env.update(_torchrun_env(cfg, nproc, launch))
+    if launch.world_size > 1 and not host.gpus and cfg.deepspeed is None:
+        launch.env["ACCELERATE_USE_CPU"] = "true"
+        launch.notes.append("ACCELERATE_USE_CPU=true: without it, transformers takes every CPU process for rank 0, "
+                            "so the ranks train unsynchronised and all write the same checkpoint")
     if cfg.node_rank > 0:
         launch.notes.append(f"machine {cfg.node_rank} of {cfg.nnodes}: only machine 0 writes the run folder and "
                             "checkpoints; run the stages after this one there")

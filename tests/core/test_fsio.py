@@ -109,3 +109,28 @@ def test_tail_reads_only_the_end_of_a_long_log_and_nothing_of_a_missing_one(tmp_
     log.write_bytes(b"early line\n" + b"x" * 20000 + b"\nlast\n")
     assert fsio.tail(log, 5) == "x" * (16384 - len(b"\nlast\n")) + "\nlast"
     assert fsio.tail(tmp_path / "missing.log") == ""
+
+
+def test_last_error_finds_the_failing_ranks_exception_above_torchruns_summary(tmp_path: Path) -> None:
+    log = tmp_path / "pt.log"
+    log.write_text(
+        "[rank1]: Traceback (most recent call last):\n"
+        "[rank1]:   File \"io_utils.py\", line 137, in update_last_checkpoint_symlink\n"
+        "[rank1]: FileNotFoundError: [Errno 2] No such file or directory: 'last-checkpoint.tmp'\n"
+        "Train: 100%|##########| 2/2\n"
+        + "padding line\n" * 40 +
+        "torch.distributed.elastic.multiprocessing.errors.ChildFailedError: \n"
+        "============================================================\n"
+        "  exitcode  : 1 (pid: 29507)\n")
+    assert fsio.last_error(log) == ("[rank1]: FileNotFoundError: [Errno 2] No such file or directory: "
+                                    "'last-checkpoint.tmp'")
+    assert "FileNotFoundError" not in fsio.tail(log)
+
+
+def test_last_error_is_empty_without_an_exception_or_a_log(tmp_path: Path) -> None:
+    log = tmp_path / "ok.log"
+    log.write_text("Error rate: 0.1\nValueErrors counted: 3\nKeyError\n")
+    assert fsio.last_error(log) == "KeyError"
+    log.write_text("loss 6.5\nErrors: none\n")
+    assert fsio.last_error(log) == ""
+    assert fsio.last_error(tmp_path / "missing.log") == ""

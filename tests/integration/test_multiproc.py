@@ -95,6 +95,8 @@ def test_two_processes_train_export_and_skip_like_one(tmp_path: Path, tiny_model
     log = sft_log(project)
     assert "world_size: 2, local_world_size: 2" in log  # swift's own line, from a rank
     assert "Setting args.gradient_accumulation_steps: 8" in log
+    assert sft["env"]["ACCELERATE_USE_CPU"] == "true"
+    assert log.count("'global_step/max_steps': '1/4'") == 1  # one synchronised training logs each step once
     assert plugin_copies(project) == [exit_plugin] and sft["argv"][-2:] == ["--external_plugins", str(exit_plugin)]
     run_dir = Path(sft["outputs"]["run_dir"])
     assert run_dir.parent == project / "runs" / "mp" / "sft" and run_dir.name.startswith("v0-")

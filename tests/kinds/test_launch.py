@@ -68,6 +68,16 @@ def test_two_processes_with_zero3_on_the_cpu(tmp_path: Path) -> None:
     assert exit_plugin.read_bytes() == plugins.EXIT_CLEANLY.read_bytes()
 
 
+def test_cpu_processes_without_deepspeed_are_told_they_share_one_training(tmp_path: Path) -> None:
+    cpu = go(LaunchConfig(nproc_per_node=2), CPU, tmp_path)
+    assert cpu.env == {"NPROC_PER_NODE": "2", "MASTER_PORT": cpu.env["MASTER_PORT"], "ACCELERATE_USE_CPU": "true"}
+    assert ("ACCELERATE_USE_CPU=true: without it, transformers takes every CPU process for rank 0, so the ranks "
+            "train unsynchronised and all write the same checkpoint") in cpu.notes
+    for cfg, host in ((LaunchConfig(nproc_per_node=2), GPUS), (LaunchConfig(nproc_per_node=2, deepspeed="zero2"), CPU),
+                      (LaunchConfig(), CPU)):
+        assert "ACCELERATE_USE_CPU" not in go(cfg, host, tmp_path).env
+
+
 def test_every_launch_of_more_than_one_process_destroys_its_group_at_exit(tmp_path: Path) -> None:
     exit_plugin = str(tmp_path / "sft" / "swift-plugins" / "exit_cleanly.py")
     for cfg, host in ((LaunchConfig(nproc_per_node=2), CPU), (LaunchConfig(nproc_per_node=2), GPUS),
