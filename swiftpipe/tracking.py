@@ -8,7 +8,9 @@ logs the scores into the same project and experiment. Both write their local
 files under <workdir>/swanlog (SWANLAB_LOGDIR), which is also how the eval step
 finds the training run's id: it resumes that id (`resume="allow"`). In cloud mode
 that appends to the very same experiment; in local mode swanlab 0.10 writes a
-second run folder carrying the same id and name.
+second run folder carrying the same id and name. Within `swiftpipe run`, both runs carry the
+experiment's id (as their group and a tag) and its `--name` (a tag), so SwanLab's runs and the rows
+of `swiftpipe exps` match.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from typing import Any
 
 from swiftpipe.core import console, process
 from swiftpipe.core.fsio import atomic_write_text
+from swiftpipe.engine.experiments import announced
 from swiftpipe.engine.stage import StageContext
 from swiftpipe.msswift import secrets
 
@@ -30,7 +33,7 @@ _LOG_SCRIPT = """
 import json, sys
 import swanlab
 p = json.load(open(sys.argv[1], encoding="utf-8"))
-kw = dict(project=p["project"], name=p["experiment"], mode=p["mode"], log_dir=p["log_dir"])
+kw = dict(project=p["project"], name=p["experiment"], mode=p["mode"], log_dir=p["log_dir"], **p["labels"])
 if p["id"]:
     kw.update(id=p["id"], resume="allow")
 swanlab.init(**kw)
@@ -82,8 +85,29 @@ def swanlab_sft_args(ctx: StageContext) -> list[str]:
 
 
 def swanlab_env(ctx: StageContext) -> dict[str, str]:
-    """Environment for the sft child: where SwanLab writes its local files."""
-    return {"SWANLAB_LOGDIR": str(log_dir(ctx))} if enabled(ctx) else {}
+    """Environment for the sft child: where SwanLab writes its local files, and the experiment's labels."""
+    return {"SWANLAB_LOGDIR": str(log_dir(ctx)), **experiment_env()} if enabled(ctx) else {}
+
+
+def experiment_labels() -> dict[str, Any]:
+    """What marks a SwanLab run as part of this swiftpipe experiment, so runs and `exps` rows match:
+    its group is the experiment id, its tags the id and the `--name`, its description both.
+    Empty outside `swiftpipe run` (which announces the id, swiftpipe/engine/experiments.py)."""
+    exp_id, name = announced()
+    if exp_id is None:
+        return {}
+    named = name.replace(",", " ") if name else None  # SWANLAB_TAGS is comma-separated
+    return {"group": exp_id, "tags": [f"swiftpipe:{exp_id}", *([f"name:{named}"] if named else [])],
+            "description": f"swiftpipe experiment {exp_id}" + (f" ({name})" if name else "")}
+
+
+def experiment_env() -> dict[str, str]:
+    """The labels as the environment SwanLab reads when its caller (ms-swift's callback) sets none."""
+    labels = experiment_labels()
+    if not labels:
+        return {}
+    return {"SWANLAB_GROUP": labels["group"], "SWANLAB_TAGS": ",".join(labels["tags"]),
+            "SWANLAB_DESCRIPTION": labels["description"]}
 
 
 def training_run_id(ctx: StageContext) -> str | None:
@@ -115,7 +139,7 @@ def log_eval(ctx: StageContext, scores: dict[str, float | None]) -> None:
                        f"named '{experiment(ctx)}'")
     t = ctx.config.tracking
     payload = {"project": t.project, "experiment": experiment(ctx), "mode": t.mode,
-               "log_dir": str(log_dir(ctx)), "id": run_id, "metrics": metrics}
+               "log_dir": str(log_dir(ctx)), "id": run_id, "metrics": metrics, "labels": experiment_labels()}
     path = ctx.stage_dir / "tracking.json"
     atomic_write_text(path, json.dumps(payload, indent=2) + "\n")
     python = _python(ctx)

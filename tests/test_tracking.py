@@ -9,6 +9,7 @@ import pytest
 
 from swiftpipe import tracking
 from swiftpipe.core.errors import UserError
+from swiftpipe.engine.experiments import announcing
 from swiftpipe.engine.stage import StageContext, StagePlan
 from swiftpipe.kinds import get_kind
 from swiftpipe.loading import load_pipeline
@@ -33,6 +34,41 @@ def test_sft_args_and_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
                     "--swanlab_mode", "local"]
     assert "sl-secret" not in " ".join(args)
     assert tracking.swanlab_env(ctx) == {"SWANLAB_LOGDIR": str(ctx.workdir / "swanlog")}
+
+
+def test_within_a_run_the_training_and_eval_runs_carry_the_experiments_id_and_name(tmp_path: Path) -> None:
+    ctx = ctx_for(tmp_path, "tracking: {backend: swanlab, project: p}\n")
+    assert tracking.experiment_labels() == {} and tracking.experiment_env() == {}
+    with announcing("exp-20261205-172948-1a2b", "lr, 5e-3"):
+        assert tracking.experiment_labels() == {
+            "group": "exp-20261205-172948-1a2b", "tags": ["swiftpipe:exp-20261205-172948-1a2b", "name:lr  5e-3"],
+            "description": "swiftpipe experiment exp-20261205-172948-1a2b (lr, 5e-3)"}
+        assert tracking.swanlab_env(ctx) == {
+            "SWANLAB_LOGDIR": str(ctx.workdir / "swanlog"), "SWANLAB_GROUP": "exp-20261205-172948-1a2b",
+            "SWANLAB_TAGS": "swiftpipe:exp-20261205-172948-1a2b,name:lr  5e-3",
+            "SWANLAB_DESCRIPTION": "swiftpipe experiment exp-20261205-172948-1a2b (lr, 5e-3)"}
+        with announcing("exp-2", None):
+            assert tracking.experiment_labels()["tags"] == ["swiftpipe:exp-2"]
+        assert tracking.experiment_labels()["group"] == "exp-20261205-172948-1a2b"
+    assert tracking.experiment_env() == {}
+    off = ctx_for(tmp_path, "")
+    with announcing("exp-3", "x"):
+        assert tracking.swanlab_env(off) == {}
+
+
+@pytest.mark.integration
+def test_eval_scores_logged_for_real_carry_the_experiments_id_and_name(tmp_path: Path) -> None:
+    ctx = ctx_for(tmp_path, "tracking: {backend: swanlab, project: p}\n")
+    ctx.stage_dir.mkdir(parents=True)
+    with announcing("exp-20261205-172948-1a2b", "grid"):
+        tracking.log_eval(ctx, {"general_mcq": 0.5})
+    payload = json.loads((ctx.stage_dir / "tracking.json").read_text())
+    assert payload["labels"] == {
+        "group": "exp-20261205-172948-1a2b", "tags": ["swiftpipe:exp-20261205-172948-1a2b", "name:grid"],
+        "description": "swiftpipe experiment exp-20261205-172948-1a2b (grid)"}
+    [run] = (ctx.workdir / "swanlog").glob("run-*")
+    saved = b"".join(p.read_bytes() for p in run.glob("*.swanlab"))
+    assert b"swiftpipe:exp-20261205-172948-1a2b" in saved and b"name:grid" in saved
 
 
 def test_off_and_unsupported_modes(tmp_path: Path) -> None:
@@ -151,10 +187,14 @@ def test_a_real_sft_with_local_swanlab_logs_under_the_workdir(tmp_path: Path, ti
         "max_steps": 2, "save_steps": 2, "logging_steps": 1, "torch_dtype": "float32", "fp16": False, "bf16": False,
         "dataloader_num_workers": 0, "report_to": "none"})
     done = swiftpipe("run", "pipeline.yaml", "--set", "tracking.backend=swanlab", "--set", "tracking.mode=local",
-                     cwd=tmp_path)
+                     "--name", "tagged", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     workdir = tmp_path / "runs" / "it"
     runs = list((workdir / "swanlog").glob("run-*"))
     assert len(runs) == 1 and (runs[0] / "files" / "config.yaml").is_file(), runs
+    # the SwanLab run carries the experiment's id (group, tag) and name (tag), as `exps list` shows them
+    [record] = (workdir / "experiments").glob("exp-*.json")
+    saved = b"".join(p.read_bytes() for p in runs[0].glob("*.swanlab"))
+    assert f"swiftpipe:{record.stem}".encode() in saved and b"name:tagged" in saved
     argv = json.loads((workdir / "manifest.json").read_text())["stages"]["sft"]["argv"]
     assert report_to(argv) == ["swanlab"]

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from swiftpipe.core.errors import UserError
-from swiftpipe.engine.experiments import Experiment, experiments_dir, list_experiments
+from swiftpipe.engine.experiments import Experiment, experiments_dir, list_experiments, shown
 from swiftpipe.engine.manifest import load_manifest
 from swiftpipe.engine.prune import Prune, apply_prune, human, plan_prune
 from swiftpipe.loading import load_pipeline
@@ -68,12 +68,25 @@ def exps_show(exp_id: str, pipeline: Path, *, overrides: list[str]) -> int:
     for name, run in e.stages.items():
         took = "-" if run.duration_s is None else f"{run.duration_s:.1f} s"
         click.echo(f"\nstage {name} ({run.kind}): {run.status}, {took}, fingerprint {run.fingerprint or '-'}")
+        if run.outputs.get("winner"):
+            click.echo(f"  {_chose(run.outputs)}")
         for key, value in {**run.metrics, **run.outputs}.items():
             click.echo(f"  {key}: {_cell(value)}")
     click.echo("\nconfiguration:")
     for key, value in e.config.items():
         click.echo(f"  {key}: {_cell(value)}")
     return 0
+
+
+def _chose(picked: dict[str, Any]) -> str:
+    """A select stage's pick in words: which candidate, on what, by how much over which."""
+    variant = f" (variant {picked['variant']})" if picked.get("variant") else ""
+    best = "highest" if picked.get("mode") == "max" else "lowest"
+    line = (f"chose {picked['winner']}{variant}: {picked.get('metric')} {_cell(picked.get('value'))}, the {best} "
+            f"of {len(picked.get('candidates') or {})}")
+    if picked.get("runner_up"):
+        line += f", {_cell(picked.get('margin'))} ahead of {picked['runner_up']}"
+    return f"{line}; model {picked.get('model_dir')}"
 
 
 def exps_diff(a: str, b: str, pipeline: Path, *, overrides: list[str]) -> int:
@@ -160,11 +173,7 @@ def _row(e: Experiment, params: list[str], metrics: list[str]) -> list[Any]:
 
 
 def _cell(value: Any) -> str:
-    if value is _MISSING or value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return value if isinstance(value, str) else json.dumps(value, default=str)
+    return shown(None if value is _MISSING else value)
 
 
 def _csv(value: Any) -> str:

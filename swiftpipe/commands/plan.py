@@ -48,7 +48,8 @@ def _describe(graph: Graph, d: Decision) -> str:
     verdict = "wait" if d.waits else "run" if d.run else "skip"
     lines = [f"\n{d.name}: {verdict} ({d.reason})"]
     lines += [f"  {note}" for note in d.plan.notes]
-    lines.append("  $ " + shell_line(mask_argv([str(a) for a in d.plan.argv])))
+    if d.plan.argv:  # a stage that runs no command (select) has none to show
+        lines.append("  $ " + shell_line(mask_argv([str(a) for a in d.plan.argv])))
     env = mask_env(d.plan.env)
     lines += [f"  env {k}={v}" for k, v in sorted(env.items()) if k != "PATH"]
     return "\n".join(lines)

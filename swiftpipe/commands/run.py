@@ -10,7 +10,7 @@ from swiftpipe.core import console
 from swiftpipe.core.errors import UserError
 from swiftpipe.core.versions import git_state, tool_versions
 from swiftpipe.engine.executor import Executor, RunRequest
-from swiftpipe.engine.experiments import attempt_counts, check_name, record_experiment
+from swiftpipe.engine.experiments import announcing, attempt_counts, check_name, new_id, record_experiment
 from swiftpipe.engine.lock import Owner, workdir_lock
 from swiftpipe.engine.manifest import Manifest, load_manifest, save_manifest
 from swiftpipe.engine.pipeline import LoadedPipeline
@@ -35,11 +35,13 @@ def run(pipeline: Path, *, overrides: list[str], selection: Selection, keep_serv
                              resume_hint(loaded), detach)
         ran = True  # a run that stopped part-way has changed something
         before, started, completed = attempt_counts(manifest), time.time(), False
+        exp_id = new_id(started)
         try:
-            ran = executor.execute(request)
+            with announcing(exp_id, name):  # trackers label the stages' runs with it
+                ran = executor.execute(request)
             completed = True
         finally:
-            _record_experiment(loaded, manifest, before, started, completed, name)
+            _record_experiment(loaded, manifest, before, started, completed, name, exp_id)
             _write_report(loaded, manifest, ran=ran)
     console.success(f"done; manifest: {loaded.workdir / 'manifest.json'}")
     return 0
@@ -69,9 +71,10 @@ def open_manifest(loaded: LoadedPipeline, executor: Executor, previous: Owner | 
 
 
 def _record_experiment(loaded: LoadedPipeline, manifest: Manifest, before: dict[str, int], started: float,
-                       completed: bool, name: str | None) -> None:
+                       completed: bool, name: str | None, exp_id: str) -> None:
     # Written whatever the outcome: a failed or interrupted run is an experiment too.
-    experiment = record_experiment(loaded, manifest, before, started=started, completed=completed, name=name)
+    experiment = record_experiment(loaded, manifest, before, started=started, completed=completed, name=name,
+                                   exp_id=exp_id)
     if experiment is not None:
         listing = "swiftpipe exps list" + resume_hint(loaded).removeprefix("swiftpipe run")
         console.info(f"experiment: {experiment.id} ({listing})")

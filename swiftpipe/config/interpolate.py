@@ -75,6 +75,14 @@ def parse_scalar(text: str) -> Any:
     return value
 
 
+def parse_as_in_a_file(text: str) -> Any:
+    """Read a command-line string as pipeline.yaml reads the same text: `1e-2` stays `1e-2`.
+
+    A value that names variants (`--sweep`) must read as the file's does, so that the same text
+    gives the same variant name and fingerprint wherever it is written."""
+    return text.strip() if _looks_numeric(text.strip()) else parse_scalar(text)
+
+
 def _looks_numeric(text: str) -> bool:
     # PyYAML reads 1e-4 as a string (YAML 1.1 wants a dot); users mean a number.
     return bool(re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+", text))

@@ -11,17 +11,20 @@ Each is written once, to `<workdir>/experiments/<id>.json`, and never rewritten:
 
 A StageRun holds the stage's kind, status, fingerprint, duration, outputs (as the manifest has
 them) and its headline metrics: a training stage's steps, final train/eval loss and time; an
-evaluation's score per dataset and per subset (`dataset:subset`).
+evaluation's score per dataset and per subset (`dataset:subset`); a select stage's winner, its
+value and its margin over the runner-up (its outputs say on what metric, and every candidate's value).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import os
 import re
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,11 @@ FORMAT = 1
 OUTCOMES = ("succeeded", "failed", "interrupted")
 # What a training stage's manifest metrics are called here.
 _TRAINING = {"global_step": "steps", "train_loss": "train_loss", "eval_loss": "eval_loss"}
+# The experiment a process runs in, for trackers (set by `swiftpipe run`, inherited by its children).
+ENV_ID = "SWIFTPIPE_EXPERIMENT_ID"
+ENV_NAME = "SWIFTPIPE_EXPERIMENT_NAME"
+# What a select stage's manifest metrics are called here too.
+_SELECTED = ("winner", "value", "margin")
 _NAME = re.compile(r"[^\x00-\x1f\x7f]+")
 _URL_PASSWORD = re.compile(r"(://[^/\s:@]+:)[^/\s@]+@")  # scheme://user:password@host
 
@@ -105,17 +113,48 @@ def attempt_counts(manifest: Manifest) -> dict[str, int]:
     return {name: len(record.attempts) for name, record in manifest.stages.items()}
 
 
+def new_id(started: float) -> str:
+    """A fresh experiment id for a run that began at `started`: `exp-<local time>-<4 hex digits>`."""
+    return f"exp-{time.strftime('%Y%m%d-%H%M%S', time.localtime(started))}-{secrets.token_hex(2)}"
+
+
+@contextlib.contextmanager
+def announcing(exp_id: str, name: str | None) -> Iterator[None]:
+    """While a run executes, tell its stages (and the processes they start, jobs included) which
+    experiment they belong to, before it is written: trackers label their runs with it
+    (swiftpipe/tracking.py). The environment is as it was afterwards."""
+    saved = {key: os.environ.get(key) for key in (ENV_ID, ENV_NAME)}
+    os.environ[ENV_ID] = exp_id
+    os.environ.pop(ENV_NAME, None)
+    if name:
+        os.environ[ENV_NAME] = name
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def announced() -> tuple[str | None, str | None]:
+    """(id, name) of the experiment this process runs in, when a `swiftpipe run` announced one."""
+    return os.environ.get(ENV_ID) or None, os.environ.get(ENV_NAME) or None
+
+
 def record_experiment(loaded: LoadedPipeline, manifest: Manifest, before: Mapping[str, int], *, started: float,
-                      completed: bool, name: str | None = None) -> Experiment | None:
+                      completed: bool, name: str | None = None, exp_id: str | None = None) -> Experiment | None:
     """Write the experiment of a run that began at `started` (None when it ran no stage).
 
-    `before`: `attempt_counts` as the run began; `completed`: the executor returned normally.
+    `before`: `attempt_counts` as the run began; `completed`: the executor returned normally;
+    `exp_id`: the id announced at the start (a new one when it is taken or not given).
     """
     ran = {n: r for n, r in manifest.stages.items() if len(r.attempts) > before.get(n, 0)}
     if not ran:
         return None
     experiment = Experiment(
-        id="", started=iso_ms(started), ended=iso_ms(time.time()), outcome=_outcome(ran.values(), completed),
+        id=exp_id or "", started=iso_ms(started), ended=iso_ms(time.time()), outcome=_outcome(ran.values(), completed),
         pipeline=str(loaded.source), name=name, profile=profiles.selected(),
         overrides=[_masked_override(o) for o in loaded.overrides], git_commit=manifest.git_commit,
         git_dirty=manifest.git_dirty, config=masked(flatten(dataclasses.asdict(loaded.config))),
@@ -131,14 +170,13 @@ def iso_ms(seconds: float) -> str:
 
 
 def _write(experiment: Experiment, folder: Path, started: float) -> Experiment:
-    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(started))
+    named = experiment if experiment.id else dataclasses.replace(experiment, id=new_id(started))
     while True:  # two runs in one second: another random suffix
-        named = dataclasses.replace(experiment, id=f"exp-{stamp}-{secrets.token_hex(2)}")
         try:
             write_new_text(folder / f"{named.id}.json", named.to_json())
             return named
         except FileExistsError:
-            continue
+            named = dataclasses.replace(experiment, id=new_id(started))
 
 
 def _outcome(records: Iterable[StageRecord], completed: bool) -> str:
@@ -162,6 +200,8 @@ def headline_metrics(produces: str, record: StageRecord) -> dict[str, Any]:
     if produces == CHECKPOINT:
         found = {ours: record.metrics[key] for key, ours in _TRAINING.items() if record.metrics.get(key) is not None}
         return found | ({"time_s": record.duration_s} if record.duration_s is not None else {})
+    if record.metrics.get("winner") is not None:  # a select stage: what won, its value, by how much
+        return {key: record.metrics[key] for key in _SELECTED if record.metrics.get(key) is not None}
     if produces == SCORES and record.status == Status.SUCCEEDED and record.outputs:
         scores = Scores.from_dict(record.outputs)
         found = {dataset: p.get("score") for dataset, p in scores.primary.items() if isinstance(p, dict)}
@@ -206,6 +246,19 @@ def _mask(key: str, value: Any) -> Any:
 def _masked_override(override: str) -> str:
     key, eq, value = override.partition("=")
     return f"{key}={_mask(key.rsplit('.', 1)[-1], value)}" if eq else override
+
+
+def shown(value: Any) -> str:
+    """One parameter or metric as the tables show it: '-' for none; floats to 4 significant digits,
+    small ones as a learning rate is written (5e-3, not 0.005: `--set` reads 5e-3 as a number)."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if value != 0 and abs(value) < 1e-2:
+            mantissa, exponent = f"{value:.3e}".split("e")
+            return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
+        return f"{value:.4g}"
+    return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
 def list_experiments(workdir: Path) -> list[Experiment]:

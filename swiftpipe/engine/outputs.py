@@ -166,6 +166,24 @@ class Answers(Outputs):
     sample: list[dict[str, str]] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Selection(Model):
+    """A select stage's pick (swiftpipe/kinds/select.py): the winner's model, read as a Model by the
+    stages after it, and why it won. `winner` is the candidate stage, `variant` its sweep values as its
+    name shows them, `model_stage` the stage whose model it is; `candidates` maps each to its value."""
+
+    winner: str = ""
+    metric: str = ""
+    mode: str = ""
+    value: float | None = field(default=None, metadata=EXTRA)
+    runner_up: str | None = field(default=None, metadata=EXTRA)
+    margin: float | None = field(default=None, metadata=EXTRA)
+    variant: str | None = field(default=None, metadata=EXTRA)
+    model_stage: str = ""
+    candidates: dict[str, float | None] = field(default_factory=dict)
+    selection: str = ""
+
+
 TYPES: dict[str, type[Outputs]] = {t.produces: t for t in (DataSplits, TrainingRun, Model, Served, Scores, Answers)}
 
 

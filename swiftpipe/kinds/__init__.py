@@ -17,6 +17,7 @@ REGISTRY = {
     "deploy": "swiftpipe.kinds.deploy",
     "eval": "swiftpipe.kinds.eval",
     "infer": "swiftpipe.kinds.infer",
+    "select": "swiftpipe.kinds.select",
     "base-eval": "swiftpipe.kinds.base_eval",
 }
 

@@ -76,8 +76,27 @@ def expand(config: Pipeline, graph: Graph) -> Expansion:
         out.data = None
         out.stages.update(copier.copies("data", config.data))
     for name, body in config.stages.items():
-        out.stages.update(copier.copies(name, body) if name in copier.keys else {name: body})
+        if name in copier.keys:
+            out.stages.update(copier.copies(name, body))
+        else:
+            out.stages[name] = copier.gathered(name, body) if _gathers(graph, name) else body
     return out
+
+
+def _gathers(graph: Graph, name: str) -> bool:
+    """A stage where the variants meet (select): it reads every copy and is not copied itself."""
+    return bool(getattr(graph.kind(name).config, "gathers", False))
+
+
+def _below(graph: Graph, touched: set[str]) -> set[str]:
+    """The swept stages and those reading them, down to (not into) the stages where variants meet."""
+    found, todo = set(touched), list(touched)
+    while todo:
+        for child in graph.dependents(todo.pop()):
+            if child not in found and not _gathers(graph, child):
+                found.add(child)
+                todo.append(child)
+    return found
 
 
 def _inside(params: dict[str, Any], graph: Graph, out: Expansion) -> dict[str, tuple[str, list[str]]]:
@@ -112,13 +131,21 @@ class _Copier:
                  out: Expansion) -> None:
         self.graph, self.found, self.inside, self.out = graph, found, inside, out
         touched = {stage for stage, _ in inside.values()}
-        copied = {n for s in touched for n in (s, *graph.descendants(s)) if not graph[n].implied}
+        copied = {n for n in _below(graph, touched) if not graph[n].implied}
         # A copy per distinct combination of the keys of its stage and of the stages above it.
         self.keys = {n: [k for k, (s, _) in inside.items() if s == n or s in graph.ancestors(n)] for n in copied}
         self.taken = {n.name for n in graph if n.name not in copied}
 
     def name(self, stage: str, variant: Variant) -> str:
         return f"{stage}-{variant.tag(self.keys[stage])}"
+
+    def gathered(self, stage: str, body: Any) -> Any:
+        """A stage where the variants meet, its `from:` naming every copy of a stage the sweep copies."""
+        if not isinstance(body, dict) or "from" not in body:
+            return body
+        wanted = body["from"] if isinstance(body["from"], list) else [body["from"]]
+        reads = [self.name(u, v) if u in self.keys else u for u in wanted for v in self.found]
+        return {**body, "from": list(dict.fromkeys(reads))}
 
     def copies(self, stage: str, body: Any) -> dict[str, Any]:
         node = self.graph[stage]

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from swiftpipe.config.interpolate import parse_scalar
+from swiftpipe.config.interpolate import parse_as_in_a_file
 from swiftpipe.config.schema import SweepConfig
 from swiftpipe.config.validate import Problem, describe
 from swiftpipe.config.yamlkeys import YamlLimit
@@ -39,7 +39,7 @@ def sweep_overrides(sweeps: list[str]) -> list[tuple[str, str]]:
             raise UserError(f"--sweep {text}: expected KEY=V1,V2,..., "
                             "e.g. --sweep stages.sft.args.learning_rate=1e-4,2e-4")
         try:
-            values = [parse_scalar(v) for v in raw.split(",")]
+            values = [parse_as_in_a_file(v) for v in raw.split(",")]
         except YamlLimit as exc:
             raise UserError(f"--sweep {key}: {exc.message}") from None
         path = f"sweep.params.{key}"

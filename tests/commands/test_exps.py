@@ -135,8 +135,33 @@ configuration:
   name: t
   model: m
   stages.sft.args.max_steps: 4
-  stages.sft.args.learning_rate: 0.0001
+  stages.sft.args.learning_rate: 1e-4
 """)
+
+
+PICKED = {"model_dir": "/w/sft-lr2e-2/checkpoint-2-merged", "model_digest": "d", "checkpoint": "/c",
+          "winner": "eval-lr2e-2", "metric": "general_mcq.accuracy", "mode": "max", "value": 0.75,
+          "runner_up": "eval-lr1e-2", "margin": 0.25, "variant": "lr2e-2", "model_stage": "export-lr2e-2",
+          "candidates": {"eval-lr1e-2": 0.5, "eval-lr2e-2": 0.75}, "selection": "/w/best/selection.json"}
+
+
+def test_list_and_show_name_the_winner_of_a_select_stage(workdir: Path) -> None:
+    stages = {"best": StageRun("select", "succeeded", "f", 0.1, PICKED,
+                               {"winner": "eval-lr2e-2", "value": 0.75, "margin": 0.25})}
+    exp = Experiment(id="exp-s", started="2026-12-05T10:00:00.000+0000", ended="2026-12-05T10:00:01.000+0000",
+                     outcome="succeeded", pipeline="/p/pipeline.yaml", config=BASE, stages=stages)
+    (workdir / "experiments").mkdir(parents=True)
+    (workdir / "experiments" / "exp-s.json").write_text(exp.to_json())
+    folder = workdir.parent.parent
+    listed = exps(folder, "list")
+    assert listed.output.splitlines() == [
+        "id     name  when              status     best.winner  best.value  best.margin",
+        "exp-s  -     2026-12-05 10:00  succeeded  eval-lr2e-2  0.75        0.25"]
+    shown = exps(folder, "show", "exp-s").output
+    assert ("stage best (select): succeeded, 0.1 s, fingerprint f\n"
+            "  chose eval-lr2e-2 (variant lr2e-2): general_mcq.accuracy 0.75, the highest of 2, 0.25 ahead of "
+            "eval-lr1e-2; model /w/sft-lr2e-2/checkpoint-2-merged\n"
+            "  winner: eval-lr2e-2\n") in shown
 
 
 def test_diff(three: Path) -> None:

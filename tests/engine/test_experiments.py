@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -11,7 +12,15 @@ from pathlib import Path
 import pytest
 
 from swiftpipe.core.errors import UserError
-from swiftpipe.engine.experiments import Experiment, StageRun, check_name, flatten, list_experiments, record_experiment
+from swiftpipe.engine.experiments import (
+    Experiment,
+    StageRun,
+    check_name,
+    flatten,
+    list_experiments,
+    record_experiment,
+    shown,
+)
 from swiftpipe.engine.manifest import Attempt, Manifest, StageRecord
 from swiftpipe.engine.pipeline import LoadedPipeline
 from swiftpipe.engine.status import Status
@@ -178,3 +187,37 @@ def test_secrets_are_masked(write_pipeline: Callable[[str], Path], monkeypatch: 
     assert exp.overrides == ["stages.sft.args.swanlab_token=***", "stages.sft.args.seed=3"]
     text = (loaded.workdir / "experiments" / f"{exp.id}.json").read_text()
     assert "hf_secret_value" not in text and "swan_secret" not in text
+
+
+def test_a_select_stage_records_its_winner_value_and_margin() -> None:
+    from swiftpipe.engine.experiments import headline_metrics
+
+    record = StageRecord(kind="select", status=Status.SUCCEEDED, attempts=[attempt()],
+                         outputs={"winner": "eval-lr1e-2-r4", "metric": "general_mcq.accuracy"},
+                         metrics={"winner": "eval-lr1e-2-r4", "value": 0.75, "margin": 0.25})
+    assert headline_metrics("model", record) == {"winner": "eval-lr1e-2-r4", "value": 0.75, "margin": 0.25}
+    alone = StageRecord(kind="select", status=Status.SUCCEEDED, attempts=[attempt()],
+                        metrics={"winner": "eval_a", "value": 0.5, "margin": None})
+    assert headline_metrics("model", alone) == {"winner": "eval_a", "value": 0.5}
+
+
+def test_the_id_announced_at_the_start_is_the_records_unless_taken(loaded: LoadedPipeline) -> None:
+    from swiftpipe.engine.experiments import ENV_ID, ENV_NAME, announced, announcing, new_id
+
+    exp_id = new_id(STARTED)
+    assert exp_id.startswith("exp-20261205-172948-") and len(exp_id) == len("exp-20261205-172948-") + 4
+    with announcing(exp_id, "rank16"):
+        assert announced() == (exp_id, "rank16")
+    assert announced() == (None, None) and ENV_ID not in os.environ and ENV_NAME not in os.environ
+    first = record_experiment(loaded, manifest_after_run(loaded), BEFORE, started=STARTED, completed=True,
+                              exp_id=exp_id)
+    again = record_experiment(loaded, manifest_after_run(loaded), BEFORE, started=STARTED, completed=True,
+                              exp_id=exp_id)
+    assert first is not None and again is not None
+    assert first.id == exp_id and again.id != exp_id and again.id.startswith("exp-20261205-172948-")
+
+
+def test_values_are_shown_as_a_learning_rate_is_written() -> None:
+    assert [shown(v) for v in (0.005, 1e-4, 2.5e-5, -3e-3, 0.0, 0.01, 6.74123, 1234567.0)] == [
+        "5e-3", "1e-4", "2.5e-5", "-3e-3", "0", "0.01", "6.741", "1.235e+06"]
+    assert [shown(v) for v in (None, "1e-2", 8, True, [1, 2])] == ["-", "1e-2", "8", "true", "[1, 2]"]

@@ -110,7 +110,8 @@ def test_eval_with_neither_a_deploy_nor_an_api_url(write_pipeline: Write) -> Non
 
 def test_a_name_that_is_not_a_kind_needs_one(write_pipeline: Write) -> None:
     assert error_of(write_pipeline, "  tune: {}\n") == (
-        "L5 › stages.tune: 'tune' is not a kind; add kind: (one of data, pt, sft, rlhf, export, deploy, eval, infer)")
+        "L5 › stages.tune: 'tune' is not a kind; add kind: (one of data, pt, sft, rlhf, export, deploy, eval, infer, "
+        "select)")
 
 
 def test_from_selects_the_stage_and_what_depends_on_it(write_pipeline: Write) -> None:

@@ -21,7 +21,7 @@ def test_every_kind_is_registered_under_its_own_name() -> None:
 
 
 def test_users_name_every_kind_but_the_one_swiftpipe_adds() -> None:
-    assert user_kinds() == ["data", "pt", "sft", "rlhf", "export", "deploy", "eval", "infer"]
+    assert user_kinds() == ["data", "pt", "sft", "rlhf", "export", "deploy", "eval", "infer", "select"]
     assert KINDS.user_kinds() == user_kinds() and get_kind("base-eval").internal
     assert (KINDS.merger(), KINDS.section()) == ("export", "data")
 
@@ -30,6 +30,7 @@ def test_users_name_every_kind_but_the_one_swiftpipe_adds() -> None:
     ("pt", True, False, True), ("sft", True, False, True), ("rlhf", True, False, True),
     ("export", False, False, True), ("infer", False, False, True), ("deploy", False, True, True),
     ("eval", False, False, False), ("base-eval", False, False, False), ("data", False, False, False),
+    ("select", False, False, False),
 ])
 def test_what_each_kind_declares_about_itself(kind: str, trains: bool, serves: bool, swift_args: bool) -> None:
     declared = get_kind(kind)

@@ -160,9 +160,30 @@ def test_plan_shows_the_four_variants_of_the_example(tmp_path: Path, capsys: pyt
         assert f"\nsft-{tag}: run (runs after data)\n" in out
     assert "\nsweep: grid, 4 variants (copies of a stage are named <stage>-<values>)\n" in out
     assert "  lr2e-2-r4: stages.sft.args.learning_rate=2e-2, stages.sft.args.lora_rank=4\n" in out
-    assert ("  ports: deploy-lr1e-2-r4 8031, deploy-lr1e-2-r8 8032, deploy-lr2e-2-r4 8033, deploy-lr2e-2-r8 8034 "
-            "(copies of a deploy stage listen on its port + 0, 1, ...)\n") in out
+    assert ("  ports: deploy-lr1e-2-r4 8031, deploy-lr1e-2-r8 8032, deploy-lr2e-2-r4 8033, deploy-lr2e-2-r8 8034, "
+            "serve 8040 (copies of a deploy stage listen on its port + 0, 1, ...)\n") in out
     assert out.count(" (base-eval)") == 1
+    assert f"  best (select) <- {', '.join(f'eval-{t}' for t in tags)}\n  serve (deploy) <- best\n" in out
+    assert (f"\nbest: run (runs after {', '.join(f'eval-{t}' for t in tags)})\n  picks the highest "
+            f"general_mcq.accuracy of {', '.join(f'eval-{t}' for t in tags)}; stages after it read the winner's "
+            "model\n\nserve: run") in out  # no command line: a select runs none
+    assert "\nserve: run (runs after best)\n" in out and "--model '<best.model_dir>'" in out
+
+
+SELECT = "      best: {kind: select, from: eval, metric: general_mcq.accuracy}\n" \
+         "      serve: {kind: deploy, port: 8030}\n"
+
+
+def test_a_select_reads_every_copy_of_a_swept_stage_and_is_not_copied(write_pipeline: Write) -> None:
+    path = write_pipeline(CHAIN.format(params=GRID) + SELECT)
+    g = load_pipeline(path, env={}, sweeps=[]).graph
+    tags = ["lr1e-4-r8", "lr1e-4-r16", "lr2e-4-r8", "lr2e-4-r16"]
+    assert wiring(g)["best"] == [f"eval-{t}" for t in tags]
+    assert wiring(g)["serve"] == ["best"]
+    assert not [n for n in g.names if n.startswith(("best-", "serve-"))]
+    more = load_pipeline(path, env={}, sweeps=["stages.sft.args.lora_rank=8,16,32"]).graph
+    assert wiring(more)["best"][-1] == "eval-lr2e-4-r32" and len(wiring(more)["best"]) == 6
+
 
 
 def test_a_value_added_later_runs_only_the_new_variant(write_pipeline: Write, fake_venv: Path, tmp_path: Path,

@@ -84,7 +84,7 @@ def test_a_wrong_section_is_one_problem_at_its_key(params: dict[str, Any], optio
 
 def test_sweep_flag_becomes_a_set_override_of_sweep_params() -> None:
     assert sweep_overrides([f"{LR}=1e-4,2e-4", "stages.sft.args.lr_scheduler_type=cosine,linear"]) == [
-        (f"sweep.params.{LR}", f"sweep.params.{LR}=[0.0001, 0.0002]"),
+        (f"sweep.params.{LR}", f"sweep.params.{LR}=[1e-4, 2e-4]"),  # as the file reads them: the same names
         ("sweep.params.stages.sft.args.lr_scheduler_type",
          "sweep.params.stages.sft.args.lr_scheduler_type=[cosine, linear]"),
     ]
@@ -96,3 +96,12 @@ def test_a_malformed_sweep_flag_is_refused_with_an_example(text: str) -> None:
         sweep_overrides([text])
     assert str(info.value) == (f"--sweep {text}: expected KEY=V1,V2,..., "
                                "e.g. --sweep stages.sft.args.learning_rate=1e-4,2e-4")
+
+
+def test_values_from_the_flag_name_variants_as_the_same_values_in_the_file_do(write_pipeline: Any) -> None:
+    from swiftpipe.loading import load_pipeline
+
+    base = "name: s\nmodel: m\nstages:\n  sft: {dataset: [t.jsonl]}\n"
+    in_file = load_pipeline(write_pipeline(base + f"sweep:\n  params:\n    {LR}: [1e-2, 2e-2]\n"), env={}, sweeps=[])
+    by_flag = load_pipeline(write_pipeline(base), env={}, sweeps=[f"{LR}=1e-2,2e-2"])
+    assert [n.name for n in in_file.graph] == [n.name for n in by_flag.graph] == ["sft-lr1e-2", "sft-lr2e-2"]
