@@ -128,6 +128,22 @@ def report(pipeline: Path, overrides: tuple[str, ...], profile: str | None) -> N
     _exit(lambda: report_cmd(pipeline, overrides=list(overrides)), profile=profile)
 
 
+@main.command()
+@PIPELINE
+@SET
+@PROFILE
+@click.option("--port", type=click.IntRange(1, 65535), default=8400, show_default=True, help="Port to serve on.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on; another needs --token-env.")
+@click.option("--token-env", metavar="VAR", help="Environment variable holding the token every request must carry.")
+def ui(pipeline: Path, overrides: tuple[str, ...], profile: str | None, port: int, host: str,
+       token_env: str | None) -> None:
+    """Serve a live dashboard of the workdir: stages, logs, loss curves, scores, experiments."""
+    from swiftpipe.commands.ui import ui as ui_cmd
+
+    _exit(lambda: ui_cmd(pipeline, overrides=list(overrides), host=host, port=port, token_env=token_env),
+          profile=profile)
+
+
 @main.group(invoke_without_command=True)
 @click.pass_context
 def exps(ctx: click.Context) -> None:

@@ -23,6 +23,7 @@ def write_report(pipeline: LoadedPipeline, manifest: Manifest) -> Path:
     data = collect(pipeline, manifest, out_dir)
     scores = plots.score_chart(data, out_dir / "scores.png")
     images = ([scores] if scores else []) + plots.loss_charts(data, out_dir)
+    images += plots.sweep_charts(data.experiments, out_dir)
     atomic_write_text(out_dir / "report.md", markdown.markdown(data, images))
     index = out_dir / "index.html"
     atomic_write_text(index, render.html(data, images))

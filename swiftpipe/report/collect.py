@@ -12,9 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+from swiftpipe.core.errors import UserError
+from swiftpipe.engine.experiments import list_experiments
 from swiftpipe.engine.manifest import Manifest, StageRecord
 from swiftpipe.engine.outputs import Answers, DataSplits, Scores, Served, TrainingRun, known
 from swiftpipe.engine.pipeline import LoadedPipeline
+from swiftpipe.report.exptable import ExpTable, exp_table
 from swiftpipe.report.model import (
     DataRows,
     InferSummary,
@@ -44,7 +47,17 @@ def collect(pipeline: LoadedPipeline, manifest: Manifest, out_dir: Path) -> Repo
     data.evals = eval_tables(manifest)
     data.variants = variant_table([t for t in data.evals if not t.failed])
     data.results = result_rows(manifest, data.evals, data.losses)
+    data.experiments = experiments(pipeline.workdir)
     return data
+
+
+def experiments(workdir: Path) -> ExpTable | None:
+    """The experiments table of `workdir`; None when there is none or a record is unreadable."""
+    try:
+        found = list_experiments(workdir)
+    except UserError:
+        return None
+    return exp_table(found) if found else None
 
 
 def _add_stage(data: ReportData, name: str, record: StageRecord, out_dir: Path) -> None:

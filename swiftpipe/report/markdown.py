@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 from urllib.parse import quote
 
+from swiftpipe.report.exptable import ExpTable, cell
 from swiftpipe.report.fmt import dur, num, pretty_metric, reads, shorten
 from swiftpipe.report.model import DataRows, EvalTable, InferSummary, ReportData, ResultRow, ScoreRow, VariantTable
 from swiftpipe.report.stagegraph import tree_lines
@@ -92,6 +93,16 @@ def result_cells(r: ResultRow) -> list[str]:
     return [*trained, s.dataset, pretty_metric(s.metric), num(s.base), num(s.finetuned), num(s.delta, True)]
 
 
+def experiments_lines(table: ExpTable) -> list[str]:
+    """The `swiftpipe exps` table: id, name, when, status, the parameters that differ, the metrics."""
+    head = ["id", "name", "when", "status", *table.params, *table.metrics]
+    align = ["---"] * (4 + len(table.params)) + ["---:"] * len(table.metrics)
+    rows = [[r.id, r.name or "-", r.when, r.status, *(cell(r.params.get(k)) for k in table.params),
+             *(cell(r.metrics.get(k)) for k in table.metrics)] for r in table.rows]
+    return ["| " + " | ".join(md_text(h) for h in head) + " |", "|" + "|".join(align) + "|",
+            *("| " + " | ".join(md_text(c) for c in row) + " |" for row in rows)]
+
+
 def results_lines(rows: list[ResultRow]) -> list[str]:
     lines = ["| " + " | ".join(RESULTS_HEAD) + " |", "|---|---:|---:|---:|---|---|---:|---:|---:|"]
     return lines + ["| " + " | ".join(md_text(c) for c in result_cells(r)) + " |" for r in rows]
@@ -150,6 +161,8 @@ def markdown(data: ReportData, images: list[Path]) -> str:
         for d in data.data:
             lines += ["", md_text(data_text(d))]
     lines += _stages(data)
+    if data.experiments and data.experiments.rows:
+        lines += ["", "## Experiments", "", *experiments_lines(data.experiments)]
     if data.links:
         lines += ["", "## Files", ""] + [f"- [{md_text(label)}]({md_href(href)})" for label, href in data.links]
     return "\n".join(lines) + "\n"

@@ -9,6 +9,7 @@ from swiftpipe.engine.manifest import StageRecord
 from swiftpipe.engine.outputs import Outputs, read
 from swiftpipe.engine.status import Status
 from swiftpipe.kinds import REGISTRY, get_kind
+from swiftpipe.report.exptable import ExpTable
 
 
 def kind_of(name: str, record: StageRecord) -> str:
@@ -157,3 +158,4 @@ class ReportData:
     data: list[DataRows] = field(default_factory=list)
     servers: list[tuple[str, str]] = field(default_factory=list)  # (deploy stage, "running at URL"/"stopped")
     links: list[tuple[str, str]] = field(default_factory=list)  # (label, relative path)
+    experiments: ExpTable | None = None  # the workdir's experiments (None: none, or unreadable)

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from swiftpipe.report.exptable import ExpTable, headline, is_number
 from swiftpipe.report.model import LossCurve, ReportData
 
 INK = "#1f2937"
@@ -76,7 +77,7 @@ def loss_chart(curve: LossCurve, path: Path, title: str = "Loss") -> Path | None
     return _save(plt, fig, path)
 
 
-def _score_series(data: ReportData) -> tuple[list[str], Series, str]:
+def score_series(data: ReportData) -> tuple[list[str], Series, str]:
     """Categories, bar series and title: the variants table when there is one, else every eval table."""
     if data.variants:
         table = data.variants
@@ -94,7 +95,7 @@ def _score_series(data: ReportData) -> tuple[list[str], Series, str]:
 def score_chart(data: ReportData, path: Path) -> Path | None:
     """Primary score per dataset: base (grey) next to each fine-tuned variant."""
     plt = _pyplot()
-    categories, series, title = _score_series(data)
+    categories, series, title = score_series(data)
     if plt is None or not any(v is not None for _, values in series for v in values):
         return None
     fig, ax = plt.subplots(figsize=(6.4, 3.4), dpi=110)
@@ -112,3 +113,25 @@ def score_chart(data: ReportData, path: Path) -> Path | None:
     _style(ax, title)
     ax.legend(frameon=False, fontsize=9)
     return _save(plt, fig, path)
+
+
+def sweep_charts(table: ExpTable | None, out_dir: Path) -> list[Path]:
+    """Across two or more experiments: the headline metric per experiment (`experiments.png`) and
+    against each numeric parameter that changed (`sweep-<n>.png`); none without matplotlib."""
+    metric = headline(table) if table is not None else None
+    plt = _pyplot()
+    if plt is None or table is None or metric is None:
+        return []
+    rows = table.numeric(metric)
+    fig, ax = plt.subplots(figsize=(6.4, 3.4), dpi=110)
+    bars = ax.bar([r.name or r.id for r, _ in rows], [v for _, v in rows], color=VARIANTS[0])
+    ax.bar_label(bars, fmt="%.4g", fontsize=8, color=INK, padding=2)
+    _style(ax, f"{metric} per experiment")
+    charts = [_save(plt, fig, out_dir / "experiments.png")]
+    for i, param in enumerate(p for p in table.params if all(is_number(r.params.get(p)) for r, _ in rows)):
+        fig, ax = plt.subplots(figsize=(6.4, 3.4), dpi=110)
+        ax.plot([r.params[param] for r, _ in rows], [v for _, v in rows], "o", markersize=8, color=TRAIN)
+        _style(ax, f"{metric} by {param}")
+        ax.set_xlabel(param, color=MUTED, fontsize=9)
+        charts.append(_save(plt, fig, out_dir / f"sweep-{i + 1}.png"))
+    return charts

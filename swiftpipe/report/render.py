@@ -6,12 +6,14 @@ import base64
 from html import escape
 from pathlib import Path
 
+from swiftpipe.report.exptable import ExpTable, cell
 from swiftpipe.report.fmt import dur, num, pretty_metric, reads
 from swiftpipe.report.markdown import RESULTS_HEAD, data_text, eval_heading, infer_heading, result_cells
 from swiftpipe.report.model import EvalTable, InferSummary, ReportData, ResultRow, ScoreRow, VariantTable
 from swiftpipe.report.stagegraph import tree_lines
 
-__all__ = ["html", "pretty_metric"]
+__all__ = ["data_html", "eval_html", "experiments_html", "html", "infer_html", "pretty_metric", "results_html",
+           "stages_html", "variants_html"]
 
 CSS = """
 :root { --ink:#1f2937; --muted:#6b7280; --line:#e5e7eb; --bg:#f8fafc; --card:#fff; }
@@ -47,6 +49,7 @@ ul.links { margin:0; padding-left:18px; }
 pre.graph { margin:14px 0 0; padding:12px 14px; background:var(--bg); border-radius:8px; font-size:13px; }
 td.text { white-space:pre-wrap; word-break:break-word; }
 h3 { font-size:14px; margin:18px 0 8px; }
+.wide { overflow-x:auto; }
 """
 
 
@@ -65,10 +68,11 @@ def _metric(key: str) -> str:
     return f"<td title='{escape(key)}'>{escape(pretty_metric(key))}</td>"
 
 
-def _stages_html(data: ReportData) -> str:
+def stages_html(data: ReportData, link: str = "") -> str:
+    """The stages table and graph; `link` goes before each log's path (the UI serves files under /files/)."""
     rows = []
     for s in data.stages:
-        log = f'<a href="{escape(s.log)}">log</a>' if s.log else ""
+        log = f'<a href="{escape(link + s.log)}">log</a>' if s.log else ""
         msg = f'<div class="msg">{escape(s.message)}</div>' if s.message else ""
         rows.append(
             f"<tr><td><b>{escape(s.name)}</b>{msg}</td><td>{escape(s.kind)}</td><td>{escape(reads(s) or '–')}</td>"
@@ -84,7 +88,7 @@ def _stages_html(data: ReportData) -> str:
     return f"<section><h2>Stages</h2><table>{head}{''.join(rows)}</table>{graph}</section>"
 
 
-def _data_html(data: ReportData) -> str:
+def data_html(data: ReportData) -> str:
     if not data.data:
         return ""
     return f"<section><h2>Data</h2>{''.join(f'<p>{escape(data_text(d))}</p>' for d in data.data)}</section>"
@@ -106,14 +110,14 @@ def _scores_html(rows_in: list[ScoreRow], compared: bool, second: str = "metric"
     return f"<table>{head}{''.join(rows)}</table>"
 
 
-def _eval_html(data: ReportData, table: EvalTable) -> str:
+def eval_html(data: ReportData, table: EvalTable) -> str:
     subsets = f"<h3>per subject</h3>{_scores_html(table.subsets, table.compared, 'subject')}" if table.subsets else ""
     flags = "".join(f'<div class="flag">⚠ {escape(f)}</div>' for f in table.flags)
     heading = escape(eval_heading(data, table))
     return f"<section><h2>{heading}</h2>{_scores_html(table.rows, table.compared)}{subsets}{flags}</section>"
 
 
-def _results_html(rows: list[ResultRow]) -> str:
+def results_html(rows: list[ResultRow]) -> str:
     if not rows:
         return ""
     head = "<tr>" + "".join(f"<th>{escape(h)}</th>" for h in RESULTS_HEAD) + "</tr>"
@@ -122,7 +126,7 @@ def _results_html(rows: list[ResultRow]) -> str:
     return f"<section><h2>Results</h2><table>{head}{body}</table></section>"
 
 
-def _variants_html(table: VariantTable | None) -> str:
+def variants_html(table: VariantTable | None) -> str:
     if table is None:
         return ""
     head = "<tr><th>dataset</th><th>metric</th>" + "".join(f"<th>{escape(c)}</th>" for c in table.columns) + "</tr>"
@@ -136,9 +140,23 @@ def _variants_html(table: VariantTable | None) -> str:
     return f"<section><h2>Variants</h2><table>{head}{''.join(rows)}</table></section>"
 
 
-def _infer_html(row: InferSummary) -> str:
+def experiments_html(table: ExpTable | None) -> str:
+    """The `swiftpipe exps` table: id, name, when, status, the parameters that differ, the metrics."""
+    if table is None or not table.rows:
+        return ""
+    head = "".join(f"<th>{escape(h)}</th>" for h in ("id", "name", "when", "status", *table.params, *table.metrics))
+    body = "".join(
+        f"<tr><td>{escape(r.id)}</td><td>{escape(r.name or '-')}</td><td>{escape(r.when)}</td>"
+        f"<td><span class='pill {escape(r.status)}'>{escape(r.status)}</span></td>"
+        + "".join(f"<td>{escape(cell(r.params.get(k)))}</td>" for k in table.params)
+        + "".join(f"<td class=num>{escape(cell(r.metrics.get(k)))}</td>" for k in table.metrics) + "</tr>"
+        for r in table.rows)
+    return f"<section><h2>Experiments</h2><div class=wide><table><tr>{head}</tr>{body}</table></div></section>"
+
+
+def infer_html(row: InferSummary, prefix: str = "") -> str:
     count = "?" if row.rows is None else str(row.rows)
-    link = f' · <a href="{escape(row.results)}">{escape(Path(row.results).name)}</a>' if row.results else ""
+    link = f' · <a href="{escape(prefix + row.results)}">{escape(Path(row.results).name)}</a>' if row.results else ""
     sample = ""
     if row.sample:
         cells = "".join(f"<tr><td class=text>{escape(q)}</td><td class=text>{escape(a)}</td></tr>"
@@ -164,10 +182,10 @@ def html(data: ReportData, images: list[Path]) -> str:
         f"</head><body><main><header><h1>{escape(data.title)}</h1><p>swiftpipe report · {escape(data.generated)}"
         f"{' · ' + escape(versions) if versions else ''}</p></header>"
         f"<section><div class=meta>{''.join(meta)}</div></section>"
-        f"{_results_html(data.results)}"
-        f"{''.join(_eval_html(data, t) for t in data.evals)}{_variants_html(data.variants)}"
-        f"{charts if images else ''}{''.join(_infer_html(r) for r in data.infers)}"
-        f"{_data_html(data)}{_stages_html(data)}"
+        f"{results_html(data.results)}"
+        f"{''.join(eval_html(data, t) for t in data.evals)}{variants_html(data.variants)}"
+        f"{charts if images else ''}{''.join(infer_html(r) for r in data.infers)}"
+        f"{data_html(data)}{stages_html(data)}{experiments_html(data.experiments)}"
         f"{'<section><h2>Files</h2><ul class=links>' + links + '</ul></section>' if links else ''}"
         "</main></body></html>\n"
     )

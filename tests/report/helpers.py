@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from swiftpipe.engine.experiments import Experiment, StageRun
 from swiftpipe.engine.manifest import Manifest, StageRecord
 from swiftpipe.engine.pipeline import LoadedPipeline
 from swiftpipe.engine.status import Status
@@ -83,3 +84,16 @@ def small_report() -> ReportData:
         servers=[("deploy", "running at http://127.0.0.1:8000/v1")],
         links=[("data report (JSON)", "../data/report.json")],
     )
+
+
+def experiment(workdir: Path, exp_id: str, lr: float, score: float, run_dir: Path, name: str | None = None) -> None:
+    """One experiment record: sft at learning rate `lr` (its log in `run_dir`), an eval scoring `score`."""
+    e = Experiment(id=exp_id, started=f"2026-12-05T10:{exp_id[-2:]}:00.000+0000",
+                   ended="2026-12-05T11:00:00.000+0000", outcome="succeeded", pipeline="/p/pipeline.yaml",
+                   name=name, config={"name": "demo", "stages.sft.args.learning_rate": lr},
+                   stages={"sft": StageRun("sft", "succeeded", outputs={"run_dir": str(run_dir)},
+                                           metrics={"steps": 3, "train_loss": 1.6}),
+                           "eval": StageRun("eval", "succeeded", metrics={"general_mcq": score})})
+    folder = workdir / "experiments"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{e.id}.json").write_text(e.to_json())

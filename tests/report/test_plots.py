@@ -51,7 +51,7 @@ def test_one_training_stage_gets_loss_png_several_get_one_file_each_named_safely
 def test_base_and_fine_tuned_bars_for_one_eval(tmp_path: Path) -> None:
     table = EvalTable("eval", "eval", "eval-base", [ScoreRow("general_mcq", "accuracy:mean", 0.75, 0.5)], [])
     data = report(evals=[table])
-    assert plots._score_series(data) == (["general_mcq"], [("base", [0.5]), ("fine-tuned", [0.75])],
+    assert plots.score_series(data) == (["general_mcq"], [("base", [0.5]), ("fine-tuned", [0.75])],
                                          "Base vs fine-tuned (primary metric)")
     assert plots.score_chart(data, tmp_path / "scores.png") == tmp_path / "scores.png"
     assert is_png(tmp_path / "scores.png")
@@ -60,14 +60,14 @@ def test_base_and_fine_tuned_bars_for_one_eval(tmp_path: Path) -> None:
 def test_scores_without_a_base_name_each_eval_under_its_dataset_when_there_are_several() -> None:
     tables = [EvalTable("eval_hf", "eval_hf", None, [ScoreRow("qa", "m", 0.25, None)], []),
               EvalTable("eval_lm", "eval_lm", None, [ScoreRow("qa", "m", 0.375, None)], [])]
-    assert plots._score_series(report(evals=tables)) == (
+    assert plots.score_series(report(evals=tables)) == (
         ["qa\neval_hf", "qa\neval_lm"], [("fine-tuned", [0.25, 0.375])], "Scores (primary metric)")
 
 
 def test_the_variants_table_gives_one_series_per_column() -> None:
     variants = VariantTable(["base", "sft_a", "sft_b"], 1, [VariantRow("mcq", "accuracy:mean", [0.5, 0.75, 0.8]),
                                                              VariantRow("qa", "rouge", [0.4, None, 0.45])])
-    assert plots._score_series(report(variants=variants)) == (
+    assert plots.score_series(report(variants=variants)) == (
         ["mcq", "qa"], [("base", [0.5, 0.4]), ("sft_a", [0.75, None]), ("sft_b", [0.8, 0.45])],
         "Variants (primary metric)")
 
