@@ -33,7 +33,7 @@ def error(path: Path) -> str:
 
 def test_an_unknown_executor_type_lists_the_executors(write_pipeline: Write) -> None:
     path = write_pipeline(PIPELINE.format(executor="{type: k8s}", sft="{}"))
-    assert error(path) == f"{path}:3 › executor.type: expected one of local, slurm, got 'k8s'"
+    assert error(path) == f"{path}:3 › executor.type: expected one of local, slurm, ray, got 'k8s'"
 
 
 def test_settings_of_another_executor_are_accepted_but_unused_here(write_pipeline: Write) -> None:
@@ -73,7 +73,7 @@ def test_problems_of_the_file_the_executor_and_the_graph_come_in_one_message(wri
         f"{path}:3: duplicate key 'model' (first at line 2); YAML keeps only the last one",
         f"{path}:7 › stages.sft.args.hub_token: a secret must not be written in the pipeline file; export it in "
         "the environment and write 'hub_token: ${VAR}', or use the stage's *_env option",
-        f"{path}:4 › executor.type: expected one of local, slurm, got 'k8s'",
+        f"{path}:4 › executor.type: expected one of local, slurm, ray, got 'k8s'",
         f"{path}:7 › stages.sft.from: no stage named 'dta' to read from (stages: data)",
     ]
 

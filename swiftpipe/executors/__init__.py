@@ -15,6 +15,7 @@ from swiftpipe.engine.executor import ExecutorKind
 REGISTRY = {
     "local": "swiftpipe.executors.local",
     "slurm": "swiftpipe.executors.slurm",
+    "ray": "swiftpipe.executors.ray",
 }
 DEFAULT = "local"
 

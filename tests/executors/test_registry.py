@@ -7,7 +7,7 @@ from swiftpipe.executors.slurm.config import SlurmResources, SlurmSettings, path
 
 
 def test_the_registry_names_local_first_and_it_is_the_default() -> None:
-    assert EXECUTORS.names() == ["local", "slurm"] == list(REGISTRY)
+    assert EXECUTORS.names() == ["local", "slurm", "ray"] == list(REGISTRY)
     assert DEFAULT == "local"
 
 
