@@ -51,7 +51,7 @@ status plan report: install
 	$(SWIFTPIPE) $@ $(PIPELINE) $(SET)
 
 test: install tiny-model
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 test-unit: install
 	$(BIN)/python -m pytest -q -m "not integration"

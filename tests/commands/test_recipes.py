@@ -115,6 +115,15 @@ def test_init_copies_a_recipe_whose_plan_passes(tmp_path: Path) -> None:
     assert plan.exit_code == 0, plan.output
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_every_smoke_profile_plans(name: str, tmp_path: Path) -> None:
+    # tests/integration/test_recipes.py runs them (all but one whose smoke run is another's twin)
+    plan = CliRunner().invoke(main, ["plan", str(recipe_dir() / f"{name}.yaml"), "--profile", "smoke",
+                                     "--set", f"workdir={tmp_path}"])
+    assert plan.exit_code == 0, plan.output
+    assert "\nsft: run (" in plan.output
+
+
 def test_init_never_overwrites(tmp_path: Path) -> None:
     (tmp_path / "pipeline.yaml").write_text("mine\n")
     result = CliRunner().invoke(main, ["init", "pretrain-then-sft", str(tmp_path)])

@@ -22,10 +22,12 @@ pytestmark = pytest.mark.integration
 
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1",
            "MODELSCOPE_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-# What each recipe's smoke run must have produced, by stage: its status.
+# What each recipe's smoke run must have produced, by stage: its status. gpt-oss-20b-cookbook-80gb
+# is not run here: it differs from gpt-oss-20b-cookbook only in how the batch of 16 is split, which
+# its smoke profile overrides, so its smoke run would repeat that one (tests/commands/test_recipes.py
+# plans it and checks its batch).
 EXPECTED = {
     "gpt-oss-20b-cookbook": ["data", "sft", "sft-merged", "infer"],
-    "gpt-oss-20b-cookbook-80gb": ["data", "sft", "sft-merged", "infer"],
     "counselling-sharegpt": ["data", "sft", "export", "deploy", "eval-base", "eval"],
     "zero3-alpaca-4gpu": ["data", "sft", "sft-merged", "infer"],
     "pretrain-then-sft": ["corpus", "pt", "dolly", "sft"],
