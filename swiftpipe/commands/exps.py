@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from swiftpipe.core.errors import UserError
-from swiftpipe.engine.experiments import Experiment, experiments_dir, list_experiments, shown
+from swiftpipe.engine.experiments import Experiment, experiments_dir, list_experiments, shown, where_now
 from swiftpipe.engine.manifest import load_manifest
 from swiftpipe.engine.prune import Prune, apply_prune, human, plan_prune
 from swiftpipe.loading import load_pipeline
@@ -58,7 +58,7 @@ def _json(e: Experiment, params: list[str], metrics: list[str]) -> dict[str, Any
 def exps_show(exp_id: str, pipeline: Path, *, overrides: list[str]) -> int:
     """Everything about one experiment, with the paths of its files."""
     loaded = load_pipeline(pipeline, overrides)
-    e = find(exp_id, loaded.workdir, loaded.display_name)
+    e = where_now(find(exp_id, loaded.workdir, loaded.display_name), loaded.workdir)
     click.echo(f"experiment {e.id}" + (f" ({e.name})" if e.name else ""))
     lines = [("status", e.outcome), ("started", e.started), ("ended", e.ended), ("pipeline", e.pipeline),
              ("profile", e.profile or "-"), ("--set", " ".join(e.overrides) or "-"),

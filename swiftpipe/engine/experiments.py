@@ -248,6 +248,50 @@ def _masked_override(override: str) -> str:
     return f"{key}={_mask(key.rsplit('.', 1)[-1], value)}" if eq else override
 
 
+def where_now(e: Experiment, workdir: Path) -> Experiment:
+    """`e` with each output path that a later run moved aside replaced by where it went.
+
+    A stage that writes again moves its earlier folder or file aside first (`<name>.stale-<time>`,
+    `<stem>.stale-<time><suffix>`, fsio.move_aside); the first such move after `e` ended took what
+    `e` wrote there. Records are never rewritten, so this is worked out when they are read. The
+    times have whole seconds: a move in the second `e` ended is taken for `e`'s own."""
+    after = re.sub(r"[-:]", "", e.ended[:19]).replace("T", "-")
+    root = workdir.resolve()
+
+    def fix(value: Any) -> Any:
+        if isinstance(value, str) and os.path.isabs(value):
+            return str(_moved(Path(value), root, after))
+        if isinstance(value, dict):
+            return {k: fix(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        return value
+
+    return dataclasses.replace(e, stages={n: dataclasses.replace(r, outputs=fix(r.outputs))
+                                          for n, r in e.stages.items()})
+
+
+def _moved(path: Path, root: Path, after: str) -> Path:
+    for folder in (path, *path.parents):
+        if root not in folder.parents:
+            break
+        aside = _first_aside(folder, after)
+        if aside is not None:
+            return aside / path.relative_to(folder)
+    return path
+
+
+def _first_aside(path: Path, after: str) -> Path | None:
+    forms = {(path.name, ""), (path.stem, path.suffix)}
+    patterns = [re.compile(rf"{re.escape(n)}\.stale-(\d{{8}}-\d{{6}})(?:-\d+-\d+)?{re.escape(x)}") for n, x in forms]
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return None
+    found = [(m[1], name) for name in names for pattern in patterns if (m := pattern.fullmatch(name)) and m[1] > after]
+    return path.parent / min(found)[1] if found else None
+
+
 def shown(value: Any) -> str:
     """One parameter or metric as the tables show it: '-' for none; floats to 4 significant digits,
     small ones as a learning rate is written (5e-3, not 0.005: `--set` reads 5e-3 as a number)."""

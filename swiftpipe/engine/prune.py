@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from swiftpipe.engine.experiments import Experiment, experiments_dir
+from swiftpipe.engine.experiments import Experiment, experiments_dir, where_now
 from swiftpipe.engine.manifest import Manifest
 
 
@@ -39,6 +39,7 @@ def plan_prune(workdir: Path, removed: Sequence[Experiment], kept: Sequence[Expe
     """The paths only `removed` reference, and those they share with what stays (and with whom)."""
     root = workdir.resolve()
     records = experiments_dir(root)
+    removed, kept = [where_now(e, root) for e in removed], [where_now(e, root) for e in kept]
     in_use = {p: "the current state uses it" for p in _manifest_paths(manifest)}
     for e in kept:
         in_use.update({p: f"{e.id} uses it" for p in _paths(e.stages.values()) if p not in in_use})

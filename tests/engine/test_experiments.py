@@ -20,6 +20,7 @@ from swiftpipe.engine.experiments import (
     list_experiments,
     record_experiment,
     shown,
+    where_now,
 )
 from swiftpipe.engine.manifest import Attempt, Manifest, StageRecord
 from swiftpipe.engine.pipeline import LoadedPipeline
@@ -221,3 +222,21 @@ def test_values_are_shown_as_a_learning_rate_is_written() -> None:
     assert [shown(v) for v in (0.005, 1e-4, 2.5e-5, -3e-3, 0.0, 0.01, 6.74123, 1234567.0)] == [
         "5e-3", "1e-4", "2.5e-5", "-3e-3", "0", "0.01", "6.741", "1.235e+06"]
     assert [shown(v) for v in (None, "1e-2", 8, True, [1, 2])] == ["-", "1e-2", "8", "true", "[1, 2]"]
+
+
+def test_outputs_a_later_run_moved_aside_are_found_where_they_went(tmp_path: Path) -> None:
+    for name in ("eval", "eval.stale-20261206-090000", "eval.stale-20261206-100002", "eval.stale-20261206-100005",
+                 "eval.stale-20261206-110000", "sft/v0", "infer"):
+        (tmp_path / name).mkdir(parents=True)
+    for name in ("results.jsonl", "results.stale-20261206-100010.jsonl"):
+        (tmp_path / "infer" / name).write_text("{}\n")
+    outputs = {"work_dir": str(tmp_path / "eval" / "finetuned"), "run_dir": str(tmp_path / "sft" / "v0"),
+               "paths": [str(tmp_path / "infer" / "results.jsonl"), "/elsewhere/eval"], "n": 3}
+    e = Experiment(id="a", started="2026-12-06T10:00:00.000+0000", ended="2026-12-06T10:00:02.500+0000",
+                   outcome="succeeded", pipeline="/p", stages={"eval": StageRun("eval", "succeeded", outputs=outputs)})
+    # eval.stale-...-100002 was moved in the second `a` ended (its own move of what came before); the
+    # first move after it is -100005, which took what `a` wrote
+    assert where_now(e, tmp_path).stages["eval"].outputs == {
+        "work_dir": str(tmp_path / "eval.stale-20261206-100005" / "finetuned"), "run_dir": str(tmp_path / "sft" / "v0"),
+        "paths": [str(tmp_path / "infer" / "results.stale-20261206-100010.jsonl"), "/elsewhere/eval"], "n": 3}
+    assert e.stages["eval"].outputs == outputs  # the record itself is never rewritten

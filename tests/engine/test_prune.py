@@ -57,3 +57,18 @@ def test_size_counts_a_link_not_its_target(tmp_path: Path) -> None:
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "to-big").symlink_to(target)
     assert size(tmp_path / "d") == len(target)
+
+
+def test_what_a_later_run_moved_aside_is_freed_with_the_experiment_that_made_it(tmp_path: Path) -> None:
+    current = folder(tmp_path / "eval" / "finetuned", 5)
+    aside = folder(tmp_path / "eval.stale-20261206-100005" / "finetuned", 30)
+    first = Experiment(id="a", started="2026-12-06T10:00:00.000+0000", ended="2026-12-06T10:00:02.500+0000",
+                       outcome="succeeded", pipeline="/p",
+                       stages={"eval": StageRun("eval", "succeeded", outputs={"work_dir": current})})
+    second = Experiment(id="b", started="2026-12-06T10:00:04.000+0000", ended="2026-12-06T10:00:09.000+0000",
+                        outcome="succeeded", pipeline="/p",
+                        stages={"eval": StageRun("eval", "succeeded", outputs={"work_dir": current})})
+    prune = plan_prune(tmp_path, [first], [second], None)
+    assert (prune.paths, prune.kept) == ({Path(aside): 30}, {})
+    # the other way round, `a`'s files are the moved-aside ones, so the current folder is `b`'s alone
+    assert plan_prune(tmp_path, [second], [first], None).paths == {Path(current): 5}
