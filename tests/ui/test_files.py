@@ -30,3 +30,5 @@ def test_the_tail_folds_progress_bars_and_starts_on_a_line(tmp_path: Path) -> No
     log.write_text("x" * 50 + "\nkept\n")
     assert tail_text(log, max_bytes=20) == "kept\n"
     assert tail_text(tmp_path / "absent.log") == ""
+    log.write_text("2026-12-06 - evalscope - \x1b[32mINFO\x1b[0m: done\n")
+    assert tail_text(log) == "2026-12-06 - evalscope - INFO: done\n"
