@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import sys
+
+# Terminal colour codes, as tools write them in their logs (evalscope colours its INFO lines).
+_COLOURS = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def _isatty() -> bool:
     return sys.stderr.isatty()
+
+
+def uncoloured(text: str) -> str:
+    """`text` without terminal colour codes, for a page or a message that is not a terminal."""
+    return _COLOURS.sub("", text)
 
 
 def _style(text: str, code: str) -> str:

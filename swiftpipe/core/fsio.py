@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from swiftpipe.core import console
+
 
 @functools.cache
 def _umask() -> int:
@@ -113,19 +115,27 @@ def tail(path: Path, lines: int = 20) -> str:
     return "\n".join(_end_of(path, 16384)[-lines:])
 
 
-# A Python exception line, also as torchrun prefixes a rank's output: "[rank1]: FileNotFoundError: ...".
-_EXCEPTION = re.compile(r"^(?:\[rank\d+\]:\s*)?(?:[A-Za-z_][\w.]*\.)?(?P<name>[A-Z]\w*(?:Error|Exception))(?::\s.*)?$")
+# A Python error line, also as torchrun prefixes a rank's output: "[rank1]: FileNotFoundError: ...".
+_ERROR_LINE = re.compile(r"^(?:\[rank\d+\]:\s*)?(?:[A-Za-z_][\w.]*\.)?"
+                         r"(?P<name>[A-Za-z_]\w*(?:Error|Exception|Exceeded|Timeout))\b:?.*$")
 # What a launcher raises about its children names no cause: the child's own error does.
 _WRAPPERS = {"ChildFailedError", "CalledProcessError"}
 
 
+def error_line(lines: list[str]) -> str | None:
+    """The last `XxxError: message` line of a tool's output (colour codes dropped), a launcher's own
+    skipped; None if there is none."""
+    for line in reversed(lines):
+        text = console.uncoloured(line).strip()
+        found = _ERROR_LINE.match(text)
+        if found and found["name"] not in _WRAPPERS and not text.startswith(("Traceback", "During handling")):
+            return text
+    return None
+
+
 def last_error(path: Path) -> str:
-    """The last exception a log's last 64 KiB reports, a launcher's own skipped; '' if none.
+    """The last error line of a log's last 64 KiB; '' if none.
 
     torchrun ends a failed run with its summary of the ranks, after the failing rank's traceback,
     so a log's tail can miss the cause; this line names it."""
-    for row in reversed(_end_of(path, 65536)):
-        found = _EXCEPTION.match(row.strip())
-        if found and found["name"] not in _WRAPPERS:
-            return row.strip()
-    return ""
+    return error_line(_end_of(path, 65536)) or ""

@@ -10,11 +10,9 @@ stderr only (not to logs/eval_log.log); its last line is the error, e.g.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-_ERROR_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?[A-Za-z_]\w*(?:Error|Exception|Exceeded|Timeout)\b:?.*$")
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+from swiftpipe.core import fsio
 
 
 @dataclass(frozen=True)
@@ -26,22 +24,13 @@ class Failure:
         return hint(where, self.dataset, self.error)
 
 
-def error_line(lines: list[str]) -> str | None:
-    """The last `XxxError: message` line of a child's output, or None."""
-    for line in reversed(lines):
-        text = _ANSI.sub("", line).strip()
-        if _ERROR_LINE.match(text) and not text.startswith(("Traceback", "During handling")):
-            return text
-    return None
-
-
 def failures(lines: list[str], expected: list[str], problems: dict[str, list[str]], rc: int = 0) -> tuple[
         list[Failure], list[str]]:
     """(the datasets that failed, those evalscope never started) from its output and reports.
 
     The first dataset without a report is the one the error belongs to; the ones after it
     without a report never ran."""
-    error = error_line(lines) or (f"evalscope exited with code {rc} and wrote no report" if rc else None)
+    error = fsio.error_line(lines) or (f"evalscope exited with code {rc} and wrote no report" if rc else None)
     found: list[Failure] = []
     not_run: list[str] = []
     blamed = False

@@ -63,7 +63,7 @@ def evaluate(
     ctx.report_output("failed", {**{f.dataset: f.error for f in failed}, **{n: "not run" for n in not_run}})
     if failed:
         raise StageFailed(failure.message(failed, not_run, finished, ctx.where), rc)
-    error = failure.error_line(list(lines))
+    error = fsio.error_line(list(lines))
     raise StageFailed(f"evalscope exited with code {rc} after every dataset reported"
                       f"{': ' + error if error else ''} (set {ctx.where}.ignore_errors: true to accept this)", rc)
 

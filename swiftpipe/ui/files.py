@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+
+from swiftpipe.core import console
 
 
 class OutsideWorkdir(ValueError):
@@ -30,10 +31,6 @@ def relative_href(workdir: Path, path: str | Path) -> str | None:
     return "/files/" + rel.as_posix()
 
 
-# Terminal colour codes (evalscope colours its log lines): a page shows them as stray characters.
-_COLOURS = re.compile(r"\x1b\[[0-9;]*m")
-
-
 def tail_text(path: Path, max_bytes: int = 32768) -> str:
     """The last `max_bytes` of a log, from a line start, '\\r' progress bars folded and colour codes
     dropped; '' if unreadable."""
@@ -48,4 +45,4 @@ def tail_text(path: Path, max_bytes: int = 32768) -> str:
     if size > max_bytes:
         text = text.partition("\n")[2]
     lines = [line.rsplit("\r", 1)[-1] if "\r" in line.rstrip("\r") else line for line in text.split("\n")]
-    return _COLOURS.sub("", "\n".join(lines))
+    return console.uncoloured("\n".join(lines))  # a page shows them as stray characters

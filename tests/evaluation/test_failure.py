@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from swiftpipe.core import fsio
 from swiftpipe.evaluation import failure
 
 TRACE = ["Traceback (most recent call last):", '  File "x.py", line 1, in <module>',
@@ -9,10 +10,10 @@ TRACE = ["Traceback (most recent call last):", '  File "x.py", line 1, in <modul
 
 
 def test_the_error_is_the_last_exception_line() -> None:
-    assert failure.error_line(TRACE) == "ValueError: Unknown split \"dev\". Should be one of ['val']."
-    assert failure.error_line(["openai.APIConnectionError: Connection error.", "done"]) == (
+    assert fsio.error_line(TRACE) == "ValueError: Unknown split \"dev\". Should be one of ['val']."
+    assert fsio.error_line(["openai.APIConnectionError: Connection error.", "done"]) == (
         "openai.APIConnectionError: Connection error.")
-    assert failure.error_line(["all fine"]) is None
+    assert fsio.error_line(["all fine"]) is None
 
 
 def test_the_first_dataset_without_a_report_failed_and_the_rest_never_ran() -> None:
