@@ -1,4 +1,4 @@
-"""Following the stage logs the jobs write on shared storage, as they grow."""
+"""Following the stage logs a cluster's jobs write on shared storage, as they grow (SLURM, Ray)."""
 
 from __future__ import annotations
 

@@ -21,10 +21,10 @@ from swiftpipe.engine.executor import RunRequest
 from swiftpipe.engine.manifest import fold_records, save_manifest
 from swiftpipe.engine.pipeline import LoadedPipeline
 from swiftpipe.engine.runner import Runner
+from swiftpipe.executors.logs import follow
 from swiftpipe.executors.ray import plan
 from swiftpipe.executors.ray.client import ACTIVE, RayJobs
 from swiftpipe.executors.ray.config import RaySettings
-from swiftpipe.executors.ray.logs import follow
 from swiftpipe.executors.ray.plan import Job
 
 POLL_S = 1.0

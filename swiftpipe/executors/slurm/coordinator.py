@@ -21,6 +21,7 @@ from swiftpipe.engine.executor import RunRequest
 from swiftpipe.engine.manifest import Manifest, fold_records, save_manifest
 from swiftpipe.engine.pipeline import LoadedPipeline
 from swiftpipe.engine.runner import Runner
+from swiftpipe.executors.logs import follow
 from swiftpipe.executors.slurm import jobs
 from swiftpipe.executors.slurm.config import STAGE_KEY, SlurmResources
 from swiftpipe.executors.slurm.script import Job, job_name, render
@@ -118,22 +119,10 @@ def _wait(loaded: LoadedPipeline, ids: dict[str, str], poll: float = 2.0) -> Non
     while True:
         states = jobs.active(set(ids.values()))
         for stage in ids:
-            _stream(loaded.workdir / "logs" / f"{stage}.log", offsets)
+            follow(loaded.workdir / "logs" / f"{stage}.log", offsets)
         if not states:
             return
         time.sleep(poll)
-
-
-def _stream(log: Path, offsets: dict[Path, int]) -> None:
-    try:
-        with log.open("rb") as fh:
-            fh.seek(offsets.get(log, 0))
-            chunk = fh.read()
-    except OSError:
-        return
-    if chunk:
-        offsets[log] = offsets.get(log, 0) + len(chunk)
-        console.info(chunk.decode("utf-8", "replace").rstrip("\n"))
 
 
 def _report(loaded: LoadedPipeline, manifest: Manifest, stages: list[str], resume_hint: str) -> None:
